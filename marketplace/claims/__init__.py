@@ -1,0 +1,1 @@
+"""Claims: opened by events, filed by buyers, followed up by the scheduler."""

@@ -1,0 +1,212 @@
+"""The audit log: every state change, append-only, each record chained to the one before by a SHA-256 hash."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.core.models import AuditRecord
+
+if TYPE_CHECKING:
+    from marketplace.core.auth import Actor
+
+GENESIS_HASH = "0" * 64
+# Any constant works; it only has to be the same in every process that writes audit records.
+_CHAIN_LOCK_KEY = 0x6D6B_6175_6469_74
+_HEAD_KEY = "audit_chain_head"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One state change to record."""
+
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChainVerification:
+    """The outcome of walking the chain: how many records matched and the first one that did not."""
+
+    checked: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every record matched."""
+        return self.first_bad_id is None
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy with stable spellings for datetimes, dates, decimals and enums."""
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("audit timestamps must be timezone-aware")
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [jsonable(inner) for inner in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    return value
+
+
+def record_hash(prev_hash: str, entry: AuditEntry) -> str:
+    """The hash that chains ``entry`` to the record before it."""
+    payload = json.dumps(
+        [
+            prev_hash,
+            entry.occurred_at.astimezone(UTC).isoformat(),
+            entry.actor,
+            entry.action,
+            entry.entity_type,
+            entry.entity_id,
+            entry.before,
+            entry.after,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Append one audit record in the caller's transaction."""
+    record_audit_many(
+        session,
+        [
+            AuditEntry(
+                actor=actor.ref,
+                action=action,
+                entity_type=entity_type,
+                entity_id=str(entity_id),
+                before=jsonable(before) if before is not None else None,
+                after=jsonable(after) if after is not None else None,
+                occurred_at=now,
+            )
+        ],
+    )
+
+
+def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
+    """Append many audit records with one batched insert; returns how many."""
+    entries = list(entries)
+    if not entries:
+        return 0
+    head = _chain_head(session)
+    rows = []
+    for entry in entries:
+        if entry.occurred_at.tzinfo is None:
+            raise ValueError("audit timestamps must be timezone-aware")
+        digest = record_hash(head, entry)
+        rows.append(
+            {
+                "occurred_at": entry.occurred_at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "entity_type": entry.entity_type,
+                "entity_id": entry.entity_id,
+                "before": entry.before,
+                "after": entry.after,
+                "prev_hash": head,
+                "hash": digest,
+            }
+        )
+        head = digest
+    # Core executemany keeps the order of ``rows``, so ids follow the chain.
+    session.execute(sa.insert(AuditRecord), rows)
+    session.info[_HEAD_KEY] = head
+    return len(rows)
+
+
+def _chain_head(session: Session) -> str:
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return cached
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise appenders until commit so two transactions never chain to the same head.
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK_KEY)))
+    # On SQLite every write transaction already begins IMMEDIATE, which serialises writers.
+    head = session.scalar(sa.select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1))
+    return head or GENESIS_HASH
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_chain_head(session: Session, *_args: Any) -> None:
+    # The head is only valid inside the transaction that holds the chain lock.
+    session.info.pop(_HEAD_KEY, None)
+
+
+def verify_chain(
+    session: Session, *, batch_size: int = 5000, progress: Callable[[int], None] | None = None
+) -> ChainVerification:
+    """Walk the whole log in id order and recompute every hash; stop at the first record that does not match."""
+    prev_hash = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    table = AuditRecord.__table__
+    while True:
+        # Core rows, not ORM objects: nothing piles up in the session's identity map on a long log.
+        records = session.execute(
+            sa.select(table).where(table.c.id > last_id).order_by(table.c.id).limit(batch_size)
+        ).all()
+        if not records:
+            return ChainVerification(checked=checked)
+        for record in records:
+            if record.prev_hash != prev_hash:
+                return ChainVerification(
+                    checked=checked, first_bad_id=record.id, reason="link to the previous record is broken"
+                )
+            entry = AuditEntry(
+                actor=record.actor,
+                action=record.action,
+                entity_type=record.entity_type,
+                entity_id=record.entity_id,
+                before=record.before,
+                after=record.after,
+                occurred_at=record.occurred_at,
+            )
+            if record_hash(prev_hash, entry) != record.hash:
+                return ChainVerification(
+                    checked=checked, first_bad_id=record.id, reason="content does not match its hash"
+                )
+            prev_hash = record.hash
+            checked += 1
+        last_id = records[-1].id
+        if progress is not None:
+            progress(checked)

@@ -1,0 +1,91 @@
+"""Versioned policy documents: supervisors publish a new version; what is computed records the version used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from marketplace.core.audit import record_audit
+from marketplace.core.auth import Actor
+from marketplace.core.errors import Conflict, NotFound, ValidationFailed
+from marketplace.core.models import PolicyVersion
+
+# name -> (default document, validator returning {field: [messages]} for a candidate document)
+Validator = Callable[[Mapping[str, Any]], dict[str, list[str]]]
+_DEFAULTS: dict[str, tuple[dict[str, Any], Validator]] = {}
+
+
+def register_policy(name: str, default: dict[str, Any], validate: Validator) -> None:
+    """Declare a policy kind with its built-in default (used as version 1) and its validator."""
+    problems = validate(default)
+    if problems:
+        raise ValueError(f"default {name} policy is invalid: {problems}")
+    _DEFAULTS[name] = (default, validate)
+
+
+def current_policy(session: Session, name: str) -> PolicyVersion:
+    """The version in force; before any is published, the built-in default as version 0 (not stored)."""
+    policy = session.scalar(
+        sa.select(PolicyVersion).where(PolicyVersion.name == name).order_by(PolicyVersion.version.desc()).limit(1)
+    )
+    if policy is not None:
+        return policy
+    if name not in _DEFAULTS:
+        raise NotFound(_l("Unknown policy %(name)s.", name=name))
+    return PolicyVersion(name=name, version=0, document=dict(_DEFAULTS[name][0]), note="built-in default")
+
+
+def policy_version(session: Session, name: str, version: int) -> PolicyVersion:
+    """One published version."""
+    policy = session.scalar(
+        sa.select(PolicyVersion).where(PolicyVersion.name == name, PolicyVersion.version == version)
+    )
+    if policy is None:
+        raise NotFound(_l("Policy %(name)s has no version %(version)d.", name=name, version=version))
+    return policy
+
+
+def policy_history(session: Session, name: str) -> list[PolicyVersion]:
+    """Every published version, newest first."""
+    return list(
+        session.scalars(
+            sa.select(PolicyVersion).where(PolicyVersion.name == name).order_by(PolicyVersion.version.desc())
+        )
+    )
+
+
+def publish_policy(
+    session: Session, name: str, document: Mapping[str, Any], *, note: str, actor: Actor, now: datetime
+) -> PolicyVersion:
+    """Validate and publish a new version; it applies to what is computed from now on."""
+    if name not in _DEFAULTS:
+        raise NotFound(_l("Unknown policy %(name)s.", name=name))
+    problems = _DEFAULTS[name][1](document)
+    if problems:
+        first = sorted(problems)[0]
+        raise ValidationFailed(problems[first][0], field=first, errors=problems)
+    version = current_policy(session, name).version + 1
+    policy = PolicyVersion(
+        name=name, version=version, document=dict(document), note=note, created_at=now, created_by=actor.ref
+    )
+    try:
+        with session.begin_nested():
+            session.add(policy)
+    except sa.exc.IntegrityError:
+        raise Conflict(_l("Another version was published at the same moment. Reload and try again.")) from None
+    record_audit(
+        session,
+        actor=actor,
+        action="policy.publish",
+        entity_type="policy",
+        entity_id=f"{name}:{version}",
+        before=None,
+        after={"name": name, "version": version, "document": dict(document), "note": note},
+        now=now,
+    )
+    return policy

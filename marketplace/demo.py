@@ -1,0 +1,106 @@
+"""Demo data: a few sellers, buyers, orders and a login for every role."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from marketplace.core.auth import Actor
+from marketplace.core.models import Role
+from marketplace.core.operations import create_user
+from marketplace.orders.operations import create_buyer, create_order
+from marketplace.sellers.operations import create_seller
+from marketplace.sellers.queries import get_seller_by_external_id
+
+DEMO = Actor.system("demo")
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: these are the demo's published logins
+
+SELLERS = [
+    ("S-1001", "한빛전자", "cs@hanbit-electronics.example", "ko"),
+    ("S-1002", "바른생활 리빙", "help@bareun-living.example", "ko"),
+    ("S-1003", "Seoul Sneakers Co.", "support@seoul-sneakers.example", "en"),
+]
+BUYERS = [
+    ("B-2001", "김민준", "minjun.kim@example.com", "ko"),
+    ("B-2002", "이서연", "seoyeon.lee@example.com", "ko"),
+    ("B-2003", "Alex Morgan", "alex.morgan@example.com", "en"),
+]
+# (order id, seller, buyer, amount in won, items, hours before now it was paid)
+ORDERS = [
+    ("O-30001", "S-1001", "B-2001", 389_000, [{"sku": "TV-43UHD", "name": "43인치 UHD TV", "quantity": 1}], 30),
+    ("O-30002", "S-1001", "B-2002", 59_900, [{"sku": "KB-MECH", "name": "기계식 키보드", "quantity": 1}], 80),
+    ("O-30003", "S-1002", "B-2001", 24_800, [{"sku": "TOWEL-6", "name": "호텔 수건 6장", "quantity": 2}], 5),
+    ("O-30004", "S-1002", "B-2003", 132_000, [{"sku": "PAN-SET", "name": "Frying pan set", "quantity": 1}], 120),
+    ("O-30005", "S-1003", "B-2003", 159_000, [{"sku": "RUN-270", "name": "Running shoes 270", "quantity": 1}], 48),
+    ("O-30006", "S-1003", "B-2002", 89_000, [{"sku": "SLIP-250", "name": "Slip-on 250", "quantity": 1}], 2),
+]
+STAFF = [
+    ("agent@demo.example", "정상담 (agent)", Role.AGENT),
+    ("supervisor@demo.example", "박감독 (supervisor)", Role.SUPERVISOR),
+    ("admin@demo.example", "최관리 (admin)", Role.ADMIN),
+]
+SELLER_LOGINS = [
+    ("seller@hanbit.example", "한빛전자 담당자", "S-1001"),
+    ("seller@sneakers.example", "Sneakers staff", "S-1003"),
+]
+BUYER_LOGINS = [("buyer@demo.example", "B-2001"), ("alex@demo.example", "B-2003")]
+
+DEMO_LOGINS: list[tuple[str, str]] = [
+    *((email, role.value) for email, _name, role in STAFF),
+    *((email, f"seller user of {seller}") for email, _name, seller in SELLER_LOGINS),
+    *((email, f"buyer {buyer}") for email, buyer in BUYER_LOGINS),
+]
+
+
+def load_demo(session: Session, *, now: datetime) -> bool:
+    """Load the demo data unless it is there already; returns whether anything was created."""
+    if get_seller_by_external_id(session, SELLERS[0][0]) is not None:
+        return False
+    sellers = {
+        ref: create_seller(session, ref, name=name, contact_email=email, language=lang, actor=DEMO, now=now)
+        for ref, name, email, lang in SELLERS
+    }
+    buyers = {
+        ref: create_buyer(session, ref, name=name, contact=contact, language=lang, actor=DEMO, now=now)
+        for ref, name, contact, lang in BUYERS
+    }
+    for ref, seller, buyer, amount, items, hours_ago in ORDERS:
+        create_order(
+            session,
+            ref,
+            seller=sellers[seller],
+            buyer=buyers[buyer],
+            amount=amount,
+            items=items,
+            paid_at=now - timedelta(hours=hours_ago),
+            actor=DEMO,
+            now=now,
+        )
+    for email, name, role in STAFF:
+        create_user(session, email, name=name, role=role, password=DEMO_PASSWORD, actor=DEMO, now=now)
+    for email, name, seller in SELLER_LOGINS:
+        create_user(
+            session,
+            email,
+            name=name,
+            role=Role.SELLER,
+            password=DEMO_PASSWORD,
+            seller_id=sellers[seller].id,
+            language=sellers[seller].language,
+            actor=DEMO,
+            now=now,
+        )
+    for email, buyer in BUYER_LOGINS:
+        create_user(
+            session,
+            email,
+            name=buyers[buyer].name,
+            role=Role.BUYER,
+            password=DEMO_PASSWORD,
+            buyer_id=buyers[buyer].id,
+            language=buyers[buyer].language,
+            actor=DEMO,
+            now=now,
+        )
+    return True

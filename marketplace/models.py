@@ -1,0 +1,20 @@
+"""Every domain's models, imported so that ``Base.metadata`` knows all tables (migrations, tests)."""
+
+from marketplace.claims.models import Claim, ClaimEvent, Evidence
+from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, PolicyVersion, User
+from marketplace.orders.models import Buyer, Order
+from marketplace.sellers.models import Seller
+
+__all__ = [
+    "ApiKey",
+    "AuditRecord",
+    "Buyer",
+    "Claim",
+    "ClaimEvent",
+    "Evidence",
+    "Order",
+    "PlatformHoliday",
+    "PolicyVersion",
+    "Seller",
+    "User",
+]

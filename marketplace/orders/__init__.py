@@ -1,0 +1,1 @@
+"""Buyers, orders and the order events that the marketplace sends."""

@@ -1,0 +1,406 @@
+"""One batch of order events, set-based: a fixed number of statements whatever its size, never one per event."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from marketplace.claims.policy import SlaPolicy, current_sla
+from marketplace.core.audit import AuditEntry, record_audit_many
+from marketplace.core.auth import Actor, ActorKind
+from marketplace.core.calendar import BusinessCalendar
+from marketplace.core.errors import Conflict, DomainError, ValidationFailed
+from marketplace.core.queries import load_calendar
+from marketplace.orders import queries
+from marketplace.orders.bulk import insert_rows
+from marketplace.orders.events.results import EventResult, EventStatus, IncomingEvent, conflict, receipt
+from marketplace.orders.models import (
+    LIFECYCLE_FIELDS,
+    Buyer,
+    CancelInitiator,
+    EventType,
+    LifecycleEvent,
+    Order,
+    OrderEvent,
+    OrderLifecycle,
+    order_snapshot,
+)
+from marketplace.orders.schemas import load_event
+from marketplace.sellers.models import Seller
+
+# Any constant works; every process that ingests events must use the same one.
+_INGEST_LOCK_KEY = 0x6D6B_6F72_6465_72
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """An order the batch created (``before`` None) or changed, with its event-derived state before and after."""
+
+    order_pk: int
+    before: OrderLifecycle | None
+    after: OrderLifecycle
+
+    @property
+    def opens_seller_cancellation(self) -> bool:
+        """The order has just become cancelled by its seller."""
+        return self.after.cancelled_by_seller and not (self.before is not None and self.before.cancelled_by_seller)
+
+    @property
+    def refund_changed(self) -> bool:
+        """The refunded amount or the time of the refund moved."""
+        before = (self.before.refunded_at, self.before.refunded_amount) if self.before is not None else (None, 0)
+        return (self.after.refunded_at, self.after.refunded_amount) != before
+
+
+def prepare_transaction(session: Session) -> None:
+    """On PostgreSQL: take the ingestion lock and plan this transaction's statements for their actual values."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite's BEGIN IMMEDIATE already serialises writers; it has no plan cache to mislead.
+    # The lock: two requests carrying events of the same order must not fold it concurrently, each blind to the
+    # other's uncommitted event. The audit chain serialises writing transactions at commit anyway, so one
+    # ingester at a time costs little.
+    # The plans: psycopg prepares a statement after a few runs, and PostgreSQL may then keep a generic plan made
+    # while the tables were small (a sequential scan for ``external_id = ANY($1)``) long after they have grown:
+    # 250 ms instead of 2 ms per lookup at 20,000 buyers. A custom plan per batch costs well under a millisecond.
+    session.execute(
+        sa.select(
+            sa.func.pg_advisory_xact_lock(_INGEST_LOCK_KEY),
+            sa.func.set_config("plan_cache_mode", "force_custom_plan", True),
+        )
+    )
+
+
+def _lifecycle_event(event_id: str, data: Mapping[str, Any]) -> LifecycleEvent:
+    event_type = data["type"]
+    is_refund = event_type is EventType.REFUND_COMPLETED
+    return LifecycleEvent(
+        occurred_at=data["occurred_at"],
+        type=event_type,
+        event_id=event_id,
+        carrier=data.get("carrier"),
+        tracking_number=data.get("tracking_number"),
+        initiated_by=CancelInitiator(data["initiated_by"]) if "initiated_by" in data else None,
+        reason=data.get("reason"),
+        refund_amount=data["amount"] if is_refund else 0,
+        refunded_at=data.get("refunded_at") if is_refund else None,
+    )
+
+
+class Batch:
+    """One batch: classify, check against the orders' state, store, then create and fold the orders touched."""
+
+    def __init__(self, session: Session, *, actor: Actor, now: datetime) -> None:
+        self.session = session
+        self.actor = actor
+        self.now = now
+        self.api_key_id = actor.id if actor.kind is ActorKind.API_CLIENT else None
+        self.orders: dict[str, sa.Row[Any]] = {}
+        self.history: dict[str, list[LifecycleEvent]] = defaultdict(list)
+        self.refunded: dict[str, int] = defaultdict(int)
+        self.paid: dict[str, IncomingEvent] = {}
+        self.audit: list[AuditEntry] = []
+
+    def run(self, events: list[IncomingEvent]) -> list[EventResult]:
+        """Every event's result; the accepted ones are stored and applied."""
+        results: list[EventResult] = []
+        stored = queries.stored_events_by_id(self.session, {event.event_id for event in events})
+        candidates = []
+        for event in events:
+            previous = stored.get(event.event_id)
+            if previous is None:
+                candidates.append(event)
+            elif previous.payload_hash == event.payload_hash:
+                results.append(
+                    EventResult(
+                        event.index,
+                        event.event_id,
+                        event.order_id,
+                        EventStatus.DUPLICATE,
+                        receipt=receipt(
+                            previous.event_id,
+                            previous.type,
+                            previous.order_external_id,
+                            previous.occurred_at,
+                            previous.received_at,
+                        ),
+                    )
+                )
+            else:
+                results.append(self._reject(event, conflict(event)))
+        if not candidates:
+            return results
+        self._load_orders({event.order_id for event in candidates})
+        accepted, admitted = self._admit(candidates)
+        results.extend(admitted)
+        if accepted:
+            self._store(accepted)
+            self._apply(accepted)
+        return [self._mark_pending(result) for result in results]
+
+    def _reject(self, event: IncomingEvent, error: DomainError) -> EventResult:
+        return EventResult(event.index, event.event_id, event.order_id, EventStatus.REJECTED, error=error)
+
+    def _load_orders(self, order_ids: set[str]) -> None:
+        self.orders = queries.order_rows(self.session, order_ids)
+        for row in queries.stored_events_of_orders(self.session, order_ids):
+            if row.type == EventType.ORDER_PAID:
+                # The order row carries what the payment said; the fold only needs to know it happened.
+                event = LifecycleEvent(occurred_at=row.occurred_at, type=EventType.ORDER_PAID, event_id=row.event_id)
+            else:
+                event = _lifecycle_event(row.event_id, load_event(row.payload))
+            self.history[row.order_external_id].append(event)
+            self.refunded[row.order_external_id] += event.refund_amount
+
+    def _admit(self, candidates: list[IncomingEvent]) -> tuple[list[IncomingEvent], list[EventResult]]:
+        """Check each new event against its order's state; an id repeated within the batch gets its first's fate."""
+        accepted: list[IncomingEvent] = []
+        results: list[EventResult] = []
+        first: dict[str, tuple[IncomingEvent, EventResult]] = {}
+        for event in candidates:
+            if event.event_id in first:
+                earlier, outcome = first[event.event_id]
+                if earlier.payload_hash != event.payload_hash:
+                    results.append(self._reject(event, conflict(event)))
+                elif outcome.status is EventStatus.ACCEPTED:
+                    results.append(EventResult(event.index, event.event_id, event.order_id, EventStatus.DUPLICATE))
+                else:
+                    results.append(self._reject(event, outcome.error or conflict(event)))
+                continue
+            error = self._refusal(event)
+            if error is None:
+                outcome = EventResult(
+                    event.index, event.event_id, event.order_id, EventStatus.ACCEPTED, receipt=event.receipt(self.now)
+                )
+                accepted.append(event)
+                if event.type is EventType.ORDER_PAID:
+                    self.paid[event.order_id] = event
+                elif event.type is EventType.REFUND_COMPLETED:
+                    self.refunded[event.order_id] += event.data["amount"]
+            else:
+                outcome = self._reject(event, error)
+            first[event.event_id] = (event, outcome)
+            results.append(outcome)
+        return accepted, results
+
+    def _refusal(self, event: IncomingEvent) -> DomainError | None:
+        """Why the order's state refuses ``event``, if it does."""
+        order_id = event.order_id
+        if event.type is EventType.ORDER_PAID and (order_id in self.orders or order_id in self.paid):
+            return Conflict(
+                _l("Order %(order)s is already paid: an order has one order.paid event.", order=order_id),
+                field="order.id",
+            )
+        if event.type is EventType.REFUND_COMPLETED:
+            amount = self._amount(order_id)
+            total = self.refunded[order_id] + event.data["amount"]
+            if amount is not None and total > amount:
+                return ValidationFailed(
+                    _l(
+                        "Refunds of order %(order)s would come to %(total)s won, more than the %(amount)s won paid.",
+                        order=order_id,
+                        total=f"{total:,}",
+                        amount=f"{amount:,}",
+                    ),
+                    field="amount",
+                )
+        return None
+
+    def _amount(self, order_id: str) -> int | None:
+        if order_id in self.orders:
+            return self.orders[order_id].amount
+        if order_id in self.paid:
+            return self.paid[order_id].data["order"]["amount"]
+        return None  # not paid yet: there is nothing to compare the refund with
+
+    def _mark_pending(self, result: EventResult) -> EventResult:
+        # Accepted, but its order is neither stored nor paid in this batch: it counts once the payment arrives.
+        waiting = result.order_id not in self.orders and result.order_id not in self.paid
+        return replace(result, pending=True) if result.status is EventStatus.ACCEPTED and waiting else result
+
+    def _store(self, accepted: list[IncomingEvent]) -> None:
+        insert_rows(
+            self.session,
+            OrderEvent.__table__,
+            [
+                {
+                    "event_id": event.event_id,
+                    "type": event.type,
+                    "order_external_id": event.order_id,
+                    "occurred_at": event.data["occurred_at"],
+                    "received_at": self.now,
+                    "payload": event.payload,
+                    "payload_hash": event.payload_hash,
+                    "api_key_id": self.api_key_id,
+                }
+                for event in accepted
+            ],
+        )
+
+    def _apply(self, accepted: list[IncomingEvent]) -> None:
+        """Create the orders paid in this batch, fold the others it touches, audit, and tell claims."""
+        for event in accepted:
+            self.history[event.order_id].append(_lifecycle_event(event.event_id, event.data))
+        touched = {event.order_id for event in accepted}
+        changes = self._create_orders() if self.paid else []
+        changes += self._update_orders(touched)
+        record_audit_many(self.session, self.audit)
+        self._notify_claims(changes)
+
+    def _create_orders(self) -> list[OrderChange]:
+        orders = [event.data["order"] for event in self.paid.values()]
+        # Reversed, so that the first mention of a seller or buyer in the batch is the one kept.
+        seller_ids = self._ensure(Seller, {order["seller"]["id"]: order["seller"] for order in reversed(orders)})
+        buyer_ids = self._ensure(Buyer, {order["buyer"]["id"]: order["buyer"] for order in reversed(orders)})
+        schedule = self._ship_by_schedule() if any(order["ship_by"] is None for order in orders) else None
+        rows = []
+        for order in orders:
+            lifecycle = OrderLifecycle.of_paid_order(self.history[order["id"]])
+            ship_by, policy_version = order["ship_by"], None
+            if ship_by is None and schedule is not None:
+                calendar, sla = schedule
+                # 전자상거래법 §15①: ship within the SLA's business days of payment unless agreed otherwise.
+                ship_by = calendar.add_business_days(order["paid_at"], sla.ship_by_business_days)
+                policy_version = sla.version
+            rows.append(
+                {
+                    "external_id": order["id"],
+                    "seller_id": seller_ids[order["seller"]["id"]],
+                    "buyer_id": buyer_ids[order["buyer"]["id"]],
+                    "amount": order["amount"],
+                    "items": order["items"],
+                    "paid_at": order["paid_at"],
+                    "ship_by": ship_by,
+                    "ship_by_policy_version": policy_version,
+                    "created_at": self.now,
+                    "late_shipment_checked_at": None,
+                    **lifecycle.values(),
+                }
+            )
+        ids = _insert(self.session, Order, rows)
+        changes = []
+        for row in rows:
+            order_pk = ids[row["external_id"]]
+            self._audit("order.create", "order", order_pk, None, order_snapshot(row))
+            changes.append(OrderChange(order_pk, None, OrderLifecycle.from_values(row)))
+        return changes
+
+    def _update_orders(self, touched: set[str]) -> list[OrderChange]:
+        changes = []
+        updates = []
+        for order_id in sorted(touched & self.orders.keys()):
+            row = self.orders[order_id]
+            before = OrderLifecycle.from_values(row._mapping)
+            after = OrderLifecycle.of_paid_order(self.history[order_id])
+            if after == before:
+                continue
+            updates.append({"order_pk": row.id, **after.values()})
+            old, new = before.values(), after.values()
+            changed = [name for name in LIFECYCLE_FIELDS if old[name] != new[name]]
+            self._audit(
+                "order.update",
+                "order",
+                row.id,
+                order_snapshot({name: old[name] for name in changed}),
+                order_snapshot({name: new[name] for name in changed}),
+            )
+            changes.append(OrderChange(row.id, before, after))
+        if updates:
+            table = Order.__table__
+            self.session.execute(sa.update(table).where(table.c.id == sa.bindparam("order_pk")), updates)
+        return changes
+
+    def _ensure(self, model: type[Seller] | type[Buyer], refs: dict[str, Mapping[str, Any]]) -> dict[str, int]:
+        """Our ids of these sellers or buyers, creating the new ones; the first name we were told is kept."""
+        ids = queries.ids_by_external_id(self.session, model, refs)
+        missing = [
+            _party_row(model, external_id, ref, self.now) for external_id, ref in refs.items() if external_id not in ids
+        ]
+        if missing:
+            ids.update(_insert(self.session, model, missing))
+            entity = "seller" if model is Seller else "buyer"
+            for row in missing:
+                snapshot = {key: value for key, value in row.items() if key != "created_at"}
+                self._audit(f"{entity}.create", entity, ids[row["external_id"]], None, snapshot)
+        return ids
+
+    def _ship_by_schedule(self) -> tuple[BusinessCalendar, SlaPolicy]:
+        # Loaded once per batch, and only when some payment did not come with a promised ship-by time.
+        return load_calendar(self.session, current_app.config["TIMEZONE"]), current_sla(self.session)
+
+    def _audit(
+        self, action: str, entity_type: str, entity_id: int, before: dict[str, Any] | None, after: dict[str, Any]
+    ) -> None:
+        # The snapshots hold only strings, numbers and None already (order_snapshot), as the audit log needs.
+        self.audit.append(
+            AuditEntry(
+                actor=self.actor.ref,
+                action=action,
+                entity_type=entity_type,
+                entity_id=str(entity_id),
+                before=before,
+                after=after,
+                occurred_at=self.now,
+            )
+        )
+
+    def _notify_claims(self, changes: list[OrderChange]) -> None:
+        """Open a claim for a fresh seller cancellation; report a changed refund. Only when the fold changed it."""
+        due = [change for change in changes if change.opens_seller_cancellation or change.refund_changed]
+        if not due:
+            return
+        # Imported here: claims build on orders, so orders may not import claims' operations at load time.
+        from marketplace.claims import operations as claims
+
+        orders = {
+            order.id: order
+            for order in self.session.scalars(
+                sa.select(Order)
+                .where(Order.id.in_([change.order_pk for change in due]))
+                # The rows were written with Core statements: whatever the session holds of them is stale.
+                .execution_options(populate_existing=True)
+            )
+        }
+        for change in due:
+            order = orders[change.order_pk]
+            if change.opens_seller_cancellation:
+                claims.open_seller_cancellation_claim(self.session, order, actor=self.actor, now=self.now)
+            if change.refund_changed:
+                claims.record_refund(self.session, order, actor=self.actor, now=self.now)
+
+
+def _insert(session: Session, model: type[Order] | type[Seller] | type[Buyer], rows: list[dict[str, Any]]) -> dict:
+    """Insert ``rows``; their new ids by external id.
+
+    A bulk insert and a SELECT of the ids, rather than INSERT … RETURNING: the driver would have to parse one
+    statement with a placeholder per value (20,000 for a batch of orders), which costs more than both.
+    """
+    insert_rows(session, model.__table__, rows)
+    return queries.ids_by_external_id(session, model, [row["external_id"] for row in rows])
+
+
+def _party_row(
+    model: type[Seller] | type[Buyer], external_id: str, ref: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    if model is Seller:
+        return {
+            "external_id": external_id,
+            "name": ref["name"],
+            "contact_email": None,
+            "language": "ko",
+            "created_at": now,
+        }
+    return {
+        "external_id": external_id,
+        "name": ref["name"],
+        "contact": ref["contact"],
+        "language": ref["language"],
+        "created_at": now,
+    }

@@ -1,0 +1,1 @@
+"""Sellers, their users and (later) their scorecard."""

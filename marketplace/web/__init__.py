@@ -1,0 +1,1 @@
+"""Portal layouts, sessions, languages and the shared page and API helpers."""

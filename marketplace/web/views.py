@@ -1,0 +1,114 @@
+"""Log in, log out, choose a language, and each role's home page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from marketplace.core import clock
+from marketplace.core import queries as core_queries
+from marketplace.core.errors import Unauthorized
+from marketplace.core.operations import authenticate_user
+from marketplace.extensions import db, limiter
+from marketplace.orders import queries as order_queries
+from marketplace.sellers import queries as seller_queries
+from marketplace.web.forms import LoginForm
+from marketplace.web.paging import Page, page_number
+from marketplace.web.session import page_actor
+
+auth_web = Blueprint("auth_web", __name__)
+home_web = Blueprint("home_web", __name__)
+
+PAGE_SIZE = 20
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an absolute or protocol-relative URL would make the login page an open redirect.
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("home_web.home")
+
+
+@auth_web.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def login() -> Response | tuple[str, int] | str:
+    """Show the login form and check what was typed."""
+    form = LoginForm()
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("home_web.home"))
+        form.next.data = request.args.get("next", "")
+        return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 422
+    try:
+        user = authenticate_user(db.session, form.email.data, form.password.data, now=clock.now())
+    except Unauthorized as exc:
+        db.session.rollback()
+        return render_template("auth/login.html", form=form, login_error=str(exc.detail)), 401
+    db.session.commit()
+    login_user(user)
+    session.pop("lang", None)
+    return redirect(_safe_next(form.next.data))
+
+
+@auth_web.route("/logout", methods=["POST"])
+def logout() -> Response:
+    """End the session (CSRFProtect has already checked the form's token)."""
+    logout_user()
+    return redirect(url_for("auth_web.login"))
+
+
+@auth_web.route("/language/<code>")
+def language(code: str) -> Response:
+    """Switch the language of the pages for this browser session."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@home_web.route("/")
+@login_required
+def home() -> str:
+    """Each role's home: staff see the platform at a glance, sellers and buyers their orders."""
+    actor = page_actor()
+    if actor.is_staff:
+        number = page_number()
+        records, total = core_queries.recent_audit_records(db.session, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        buyers, orders = order_queries.count_buyers_and_orders(db.session)
+        return render_template(
+            "web/home_staff.html",
+            sellers=seller_queries.count_sellers(db.session),
+            buyers=buyers,
+            orders=orders,
+            records=records,
+            page=Page(number, PAGE_SIZE, total),
+        )
+    number = page_number()
+    orders_page, total = order_queries.recent_orders(
+        db.session, actor, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    )
+    return render_template(
+        "web/home_party.html",
+        orders=orders_page,
+        page=Page(number, PAGE_SIZE, total),
+        title=_("My orders") if actor.buyer_id else _("Orders"),
+    )
+
+
+@home_web.route("/healthz")
+def health() -> tuple[dict[str, str], int]:
+    """Liveness and database reachability, for load balancers."""
+    if not core_queries.database_reachable(db.session):
+        return {"status": "database unreachable"}, 503
+    return {"status": "ok"}, 200

@@ -1,0 +1,34 @@
+"""The demo data: every role can log in and sees its own slice."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from marketplace.core.audit import verify_chain
+from marketplace.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+from marketplace.orders.models import Order
+from tests.conftest import START, login
+
+
+def test_demo_loads_once(session: Session) -> None:
+    """Loading twice changes nothing the second time."""
+    assert load_demo(session, now=START) is True
+    count = session.scalar(sa.select(sa.func.count()).select_from(Order))
+    assert load_demo(session, now=START) is False
+    assert session.scalar(sa.select(sa.func.count()).select_from(Order)) == count == 6
+    assert verify_chain(session).ok
+
+
+def test_every_demo_login_works(client: FlaskClient, session: Session) -> None:
+    """Each printed login opens its home page."""
+    load_demo(session, now=START)
+    session.commit()
+    for email, _description in DEMO_LOGINS:
+        assert login(client, email, DEMO_PASSWORD).status_code == 302, email
+        home = client.get("/")
+        assert home.status_code == 200
+        from tests.conftest import csrf_token
+
+        client.post("/logout", data={"csrf_token": csrf_token(home.get_data(as_text=True))})
