@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from marketplace.core.bulk import insert_rows
 from marketplace.core.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -146,8 +147,8 @@ def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
             }
         )
         head = digest
-    # Core executemany keeps the order of ``rows``, so ids follow the chain.
-    session.execute(sa.insert(AuditRecord), rows)
+    # COPY and Core executemany both keep the order of ``rows``, so ids follow the chain.
+    insert_rows(session, AuditRecord.__table__, rows)
     session.info[_HEAD_KEY] = head
     return len(rows)
 
@@ -164,12 +165,19 @@ def _chain_head(session: Session) -> str:
     return head or GENESIS_HASH
 
 
-@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_chain_head(session: Session, *_args: Any) -> None:
-    # The head is only valid inside the transaction that holds the chain lock.
+    # The head is only valid inside the transaction that holds the chain lock, and a rollback (of a savepoint
+    # too) may have taken the records it points to.
     session.info.pop(_HEAD_KEY, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_chain_head_after_commit(session: Session) -> None:
+    # Releasing a savepoint also fires after_commit; its records stay in the transaction, and so does the head.
+    if not session.in_nested_transaction():
+        session.info.pop(_HEAD_KEY, None)
 
 
 def verify_chain(

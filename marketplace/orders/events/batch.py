@@ -20,7 +20,7 @@ from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed
 from marketplace.core.queries import load_calendar
 from marketplace.orders import queries
-from marketplace.orders.bulk import insert_rows
+from marketplace.core.bulk import insert_rows
 from marketplace.orders.events.results import EventResult, EventStatus, IncomingEvent, conflict, receipt
 from marketplace.orders.models import (
     LIFECYCLE_FIELDS,
