@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from marketplace.claims.policy import SlaPolicy, current_sla
 from marketplace.core.audit import AuditEntry, record_audit_many
 from marketplace.core.auth import Actor, ActorKind
+from marketplace.core.bulk import insert_rows
 from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed
 from marketplace.core.queries import load_calendar
 from marketplace.orders import queries
-from marketplace.core.bulk import insert_rows
 from marketplace.orders.events.results import EventResult, EventStatus, IncomingEvent, conflict, receipt
 from marketplace.orders.models import (
     LIFECYCLE_FIELDS,
