@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.claims import queries
+from marketplace.claims import signals as claim_signals
 from marketplace.claims.models import (
     BUYER_FILED_TYPES,
     OPEN_STATUSES,
@@ -31,6 +32,7 @@ from marketplace.core.errors import Conflict, Forbidden, ValidationFailed
 from marketplace.core.models import Role
 from marketplace.core.money import ensure_won
 from marketplace.core.queries import business_calendar
+from marketplace.core.signals import publish
 from marketplace.orders.models import Order, OrderStatus
 
 MAX_TEXT = 4000
@@ -132,7 +134,30 @@ def _open_claim(
         data={"response_due_at": claim.response_due_at.isoformat(), "policy_version": sla.version},
     )
     _audit(session, claim, "claim.open", None, actor=actor, now=now)
+    _publish(
+        session,
+        claim_signals.OPENED,
+        claim,
+        at=opened_at,
+        actor=actor,
+        now=now,
+        opened_by=actor.ref,
+        description=description,
+        response_due_at=claim.response_due_at,
+        refund_due_at=claim.refund_due_at,
+        cancel_reason=order.cancel_reason if claim_type is ClaimType.SELLER_CANCELLATION else None,
+        ship_by=order.ship_by if claim_type is ClaimType.LATE_SHIPMENT else None,
+    )
+    if claim.refunded_at is not None:
+        # The refund was reported before the cancellation reached us: it is judged at once.
+        _publish_refunded(session, claim, order, actor=actor, now=now)
     return claim
+
+
+def _publish(
+    session: Session, name: str, claim: Claim, *, at: datetime, actor: Actor, now: datetime, **extra: Any
+) -> None:
+    publish(session, [claim_signals.claim_signal(name, claim, at=at, **extra)], actor=actor, now=now)
 
 
 def open_seller_cancellation_claim(session: Session, order: Order, *, actor: Actor, now: datetime) -> Claim | None:
@@ -240,6 +265,17 @@ def propose_remedy(
         data={"remedy": remedy.value, "amount": amount},
     )
     _audit(session, claim, "claim.propose", before, actor=actor, now=now)
+    _publish(
+        session,
+        claim_signals.PROPOSED,
+        claim,
+        at=now,
+        actor=actor,
+        now=now,
+        remedy=remedy.value,
+        amount=amount,
+        message=message,
+    )
     return claim
 
 
@@ -249,6 +285,16 @@ def accept_proposal(session: Session, claim: Claim, *, actor: Actor, now: dateti
     claim.accept(now=now)
     add_timeline(session, claim, "accepted", actor=actor, at=now)
     _audit(session, claim, "claim.accept", before, actor=actor, now=now)
+    _publish(
+        session,
+        claim_signals.ACCEPTED,
+        claim,
+        at=now,
+        actor=actor,
+        now=now,
+        remedy=claim.proposal_remedy.value if claim.proposal_remedy else None,
+        amount=claim.proposal_amount,
+    )
     return claim
 
 
@@ -261,6 +307,8 @@ def reject_proposal(session: Session, claim: Claim, *, reason: str, actor: Actor
     add_timeline(session, claim, "rejected", actor=actor, at=now, message=reason)
     add_timeline(session, claim, "escalated", actor=actor, at=now, data=_escalation_data(claim))
     _audit(session, claim, "claim.reject", before, actor=actor, now=now)
+    _publish(session, claim_signals.REJECTED, claim, at=now, actor=actor, now=now, reason=reason)
+    _publish_escalated(session, claim, message=reason, actor=actor, now=now)
     return claim
 
 
@@ -271,6 +319,7 @@ def withdraw_claim(session: Session, claim: Claim, *, reason: str, actor: Actor,
     claim.withdraw(now=now)
     add_timeline(session, claim, "withdrawn", actor=actor, at=now, message=reason)
     _audit(session, claim, "claim.withdraw", before, actor=actor, now=now)
+    _publish(session, claim_signals.WITHDRAWN, claim, at=now, actor=actor, now=now, reason=reason)
     return claim
 
 
@@ -281,7 +330,22 @@ def escalate_claim(session: Session, claim: Claim, *, reason: str, actor: Actor,
     _escalate(session, claim, EscalationReason.STAFF, at=now)
     add_timeline(session, claim, "escalated", actor=actor, at=now, message=reason, data=_escalation_data(claim))
     _audit(session, claim, "claim.escalate", before, actor=actor, now=now)
+    _publish_escalated(session, claim, message=reason, actor=actor, now=now)
     return claim
+
+
+def _publish_escalated(session: Session, claim: Claim, *, message: str, actor: Actor, now: datetime) -> None:
+    _publish(
+        session,
+        claim_signals.ESCALATED,
+        claim,
+        at=claim.escalated_at or now,
+        actor=actor,
+        now=now,
+        reason=claim.escalation_reason.value if claim.escalation_reason else None,
+        staff_due_at=claim.staff_due_at,
+        message=message,
+    )
 
 
 def decide_claim(
@@ -325,6 +389,18 @@ def decide_claim(
         data={"decision": decision.value, "amount": amount},
     )
     _audit(session, claim, "claim.decide", before, actor=actor, now=now)
+    _publish(
+        session,
+        claim_signals.DECIDED,
+        claim,
+        at=now,
+        actor=actor,
+        now=now,
+        decision=decision.value,
+        amount=amount,
+        reason=reason,
+        decided_by=actor.ref,
+    )
     return claim
 
 
@@ -334,6 +410,7 @@ def close_claim(session: Session, claim: Claim, *, actor: Actor, now: datetime) 
     claim.close(now=now)
     add_timeline(session, claim, "closed", actor=actor, at=now)
     _audit(session, claim, "claim.close", before, actor=actor, now=now)
+    _publish(session, claim_signals.CLOSED, claim, at=now, actor=actor, now=now)
     return claim
 
 
@@ -372,6 +449,23 @@ def record_refund(session: Session, order: Order, *, actor: Actor, now: datetime
             data={"amount": order.refunded_amount, "days_late": claim.refund_days_late},
         )
         _audit(session, claim, "claim.refund", before, actor=actor, now=now)
+        _publish_refunded(session, claim, order, actor=actor, now=now)
+
+
+def _publish_refunded(session: Session, claim: Claim, order: Order, *, actor: Actor, now: datetime) -> None:
+    _publish(
+        session,
+        claim_signals.REFUNDED,
+        claim,
+        at=order.refunded_at,
+        actor=actor,
+        now=now,
+        refund_status=claim.refund_status.value if claim.refund_status else None,
+        refund_due_at=claim.refund_due_at,
+        refunded_at=order.refunded_at,
+        refunded_amount=order.refunded_amount,
+        days_late=claim.refund_days_late,
+    )
 
 
 def _apply_refund(claim: Claim, order: Order, *, calendar: Any) -> None:

@@ -13,12 +13,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from marketplace.claims import signals as claim_signals
 from marketplace.claims.models import Claim, ClaimEvent, ClaimStatus, EscalationReason, Queue, RefundStatus, Visibility
 from marketplace.claims.operations import open_late_shipment_claim
 from marketplace.claims.policy import current_sla
 from marketplace.core.audit import AuditEntry, jsonable, record_audit_many
 from marketplace.core.auth import SCHEDULER, Actor
 from marketplace.core.queries import business_calendar
+from marketplace.core.signals import publish
 from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
 from marketplace.orders.models import Order, OrderStatus
 
@@ -107,6 +109,19 @@ def escalate_silent_sellers(session: Session, *, now: datetime, batch_size: int 
         ],
         actor=SCHEDULER,
     )
+    _publish(
+        session,
+        claim_signals.ESCALATED,
+        [
+            (
+                claim_id,
+                deadline,
+                {"reason": EscalationReason.SELLER_SILENT.value, "staff_due_at": staff_due, "message": ""},
+            )
+            for claim_id, deadline, staff_due in moved
+        ],
+        now=now,
+    )
     return len(moved)
 
 
@@ -146,6 +161,12 @@ def queue_overdue_for_supervisors(session: Session, *, now: datetime, batch_size
         ],
         actor=SCHEDULER,
         visibility=Visibility.STAFF,
+    )
+    _publish(
+        session,
+        claim_signals.SUPERVISOR_QUEUED,
+        [(row.id, row.staff_due_at, {"staff_due_at": row.staff_due_at}) for row in result],
+        now=now,
     )
     return len(result)
 
@@ -193,7 +214,22 @@ def mark_overdue_refunds(session: Session, *, now: datetime, batch_size: int = D
         ],
         actor=SCHEDULER,
     )
+    _publish(
+        session,
+        claim_signals.REFUND_OVERDUE,
+        [
+            (claim_id, deadline, {"refund_due_at": deadline, "days_late": days_late})
+            for claim_id, deadline, days_late in moved
+        ],
+        now=now,
+    )
     return len(moved)
+
+
+def _publish(session: Session, name: str, moves: list[tuple[int, datetime, dict]], *, now: datetime) -> None:
+    """Tell the other domains what the batch moved, effective at each claim's deadline."""
+    if moves:
+        publish(session, claim_signals.claim_signals(session, name, moves), actor=SCHEDULER, now=now)
 
 
 def _append(
