@@ -2,6 +2,7 @@
 
 from marketplace.claims.models import Claim, ClaimEvent, Evidence
 from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, PolicyVersion, User
+from marketplace.notifications.models import OutboxMessage
 from marketplace.orders.models import Buyer, Order
 from marketplace.sellers.models import Seller
 
@@ -13,6 +14,7 @@ __all__ = [
     "ClaimEvent",
     "Evidence",
     "Order",
+    "OutboxMessage",
     "PlatformHoliday",
     "PolicyVersion",
     "Seller",

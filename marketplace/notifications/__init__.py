@@ -1,0 +1,1 @@
+"""Notices to people and webhooks to systems, through a transactional outbox."""
