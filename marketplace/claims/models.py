@@ -139,6 +139,15 @@ class Claim(Base):
             postgresql_where=sa.text("refund_status = 'pending'"),
             sqlite_where=sa.text("refund_status = 'pending'"),
         ),
+        # The staff queue: open claims by the deadline running now (overdue first), read in index order.
+        sa.Index(
+            "ix_claims_queue",
+            "due_at",
+            "id",
+            postgresql_where=sa.text("status IN ('awaiting_seller', 'seller_proposed', 'escalated')"),
+            sqlite_where=sa.text("status IN ('awaiting_seller', 'seller_proposed', 'escalated')"),
+        ),
+        sa.Index(None, "assignee_id", "status"),
         sa.Index(None, "seller_id", "status"),
         sa.Index(None, "buyer_id", "status"),
         sa.CheckConstraint("proposal_amount IS NULL OR proposal_amount >= 0", name="proposal_amount_not_negative"),
@@ -187,6 +196,17 @@ class Claim(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+
+    # The staff member working the claim, if one took it.
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The deadline running now: the seller's while awaiting it, staff's while escalated, none otherwise. Kept by
+    # the database from the status, so that no writer (the API, a sweep's bulk UPDATE) can leave it stale.
+    due_at: Mapped[datetime | None] = mapped_column(
+        sa.Computed(
+            "CASE WHEN status = 'awaiting_seller' THEN response_due_at WHEN status = 'escalated' THEN staff_due_at END",
+            persisted=True,
+        )
+    )
 
     order: Mapped[Order] = relationship(lazy="joined", innerjoin=True)
 

@@ -29,7 +29,7 @@ from marketplace.claims.policy import current_sla
 from marketplace.core.audit import record_audit
 from marketplace.core.auth import Actor
 from marketplace.core.errors import Conflict, Forbidden, ValidationFailed
-from marketplace.core.models import Role
+from marketplace.core.models import Role, User
 from marketplace.core.money import ensure_won
 from marketplace.core.queries import business_calendar
 from marketplace.core.signals import publish
@@ -414,6 +414,40 @@ def close_claim(session: Session, claim: Claim, *, actor: Actor, now: datetime) 
     return claim
 
 
+def assign_claim(session: Session, claim: Claim, assignee: User | None, *, actor: Actor, now: datetime) -> Claim:
+    """Give an open claim to a staff member (or take it back to the common queue)."""
+    claim.require_status(*OPEN_STATUSES)
+    if assignee is not None and (not assignee.role.is_staff or not assignee.is_active):
+        raise ValidationFailed(_l("Claims are assigned to active staff members only."), field="assignee")
+    new_id = assignee.id if assignee is not None else None
+    if claim.assignee_id == new_id:
+        return claim
+    before = {"assignee_id": claim.assignee_id}
+    claim.assignee_id = new_id
+    add_timeline(
+        session,
+        claim,
+        "assigned",
+        actor=actor,
+        at=now,
+        message=assignee.name if assignee is not None else "",
+        visibility=Visibility.STAFF,
+        data={"assignee_id": new_id},
+    )
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="claim.assign",
+        entity_type="claim",
+        entity_id=claim.id,
+        before=before,
+        after={"assignee_id": new_id},
+        now=now,
+    )
+    return claim
+
+
 def add_note(session: Session, claim: Claim, *, message: str, actor: Actor, now: datetime) -> ClaimEvent:
     """An internal note on the claim, seen by staff only."""
     message = _text(message, "message", required=True)
@@ -512,6 +546,7 @@ __all__ = [
     "OPEN_STATUSES",
     "accept_proposal",
     "add_note",
+    "assign_claim",
     "close_claim",
     "decide_claim",
     "escalate_claim",

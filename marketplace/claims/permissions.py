@@ -21,6 +21,7 @@ ESCALATE_CLAIM = define_permission("claims.escalate", roles=STAFF)
 # The operation itself refuses an agent on a claim in the supervisors' queue.
 DECIDE_CLAIM = define_permission("claims.decide", roles=STAFF)
 NOTE_CLAIM = define_permission("claims.note", roles=STAFF)
+ASSIGN_CLAIM = define_permission("claims.assign", roles=STAFF)
 # Internal notes, who exactly acted, and the buyer's contact: staff and the marketplace's systems.
 READ_INTERNAL = define_permission("claims.read_internal", roles=STAFF, scopes=_ANY_CLAIMS_SCOPE)
 

@@ -68,11 +68,8 @@ def relevant_deadline(statuses: Collection[ClaimStatus] = ()) -> sa.ColumnElemen
         return Claim.response_due_at
     if set(statuses) == {ClaimStatus.ESCALATED}:
         return Claim.staff_due_at
-    return sa.case(
-        (Claim.status == ClaimStatus.AWAITING_SELLER, Claim.response_due_at),
-        (Claim.status == ClaimStatus.ESCALATED, Claim.staff_due_at),
-        else_=sa.null(),
-    )
+    # The generated column, indexed with the claim id over open claims for the staff queue.
+    return Claim.due_at
 
 
 def list_claims(
@@ -82,6 +79,7 @@ def list_claims(
     statuses: Collection[ClaimStatus] = (),
     types: Collection[ClaimType] = (),
     seller_external_id: str | None = None,
+    assignee_id: int | None = None,
     deadline_before: datetime | None = None,
     limit: int = 20,
     offset: int = 0,
@@ -95,6 +93,8 @@ def list_claims(
     if seller_external_id is not None:
         seller_id = sa.select(Seller.id).where(Seller.external_id == seller_external_id).scalar_subquery()
         conditions.append(Claim.seller_id == seller_id)
+    if assignee_id is not None:
+        conditions.append(Claim.assignee_id == assignee_id)
     if deadline_before is not None:
         # Spelled per status so that each branch can use its partial deadline index.
         conditions.append(
@@ -120,6 +120,26 @@ def list_claims(
     )
     claims = session.scalars(
         sa.select(Claim).join(page, Claim.id == page.c.id).order_by(page.c.deadline.asc().nulls_last(), page.c.id)
+    )
+    return list(claims), total
+
+
+def party_claims(session: Session, actor: Actor, *, limit: int, offset: int) -> tuple[list[Claim], int]:
+    """A seller's or buyer's own claims: those waiting for the seller first (nearest deadline first), then the
+    other open ones, then the settled ones, newest first."""
+    visible = visible_to(actor, Claim)
+    total = session.scalar(sa.select(sa.func.count()).select_from(Claim).where(visible)) or 0
+    rank = sa.case(
+        (Claim.status == ClaimStatus.AWAITING_SELLER, 0),
+        (Claim.status.in_(OPEN_STATUSES), 1),
+        else_=2,
+    )
+    claims = session.scalars(
+        sa.select(Claim)
+        .where(visible)
+        .order_by(rank, sa.case((rank == 0, Claim.response_due_at)), Claim.opened_at.desc(), Claim.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(claims), total
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.core.calendar import BusinessCalendar
-from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, User
+from marketplace.core.models import STAFF_ROLES, ApiKey, AuditRecord, PlatformHoliday, User
 
 DEFAULT_TIMEZONE = "Asia/Seoul"
 _CALENDAR_KEY = "business_calendar"
@@ -24,6 +25,31 @@ def get_user(session: Session, user_id: int) -> User | None:
 def get_user_by_email(session: Session, email: str) -> User | None:
     """The user with this e-mail (case-insensitive), if any."""
     return session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def staff_members(session: Session) -> list[User]:
+    """Active staff accounts, by name (whom a claim can be assigned to)."""
+    return list(
+        session.scalars(sa.select(User).where(User.role.in_(STAFF_ROLES), User.is_active).order_by(User.name, User.id))
+    )
+
+
+def user_names(session: Session, user_ids: Collection[int]) -> dict[int, str]:
+    """The names of these logins, by id."""
+    if not user_ids:
+        return {}
+    return dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(list(user_ids)))).tuples().all())
+
+
+def actor_names(session: Session, refs: Iterable[str]) -> dict[str, str]:
+    """Who an audit-style actor reference (``user:3``, ``seller_user:4``, ``system:scheduler``) names, for staff."""
+    ids = {}
+    for ref in set(refs):
+        kind, _, number = ref.partition(":")
+        if kind in ("user", "seller_user", "buyer_user") and number.isdigit():
+            ids[ref] = int(number)
+    names = user_names(session, set(ids.values()))
+    return {ref: names[user_id] for ref, user_id in ids.items() if user_id in names}
 
 
 def normalize_email(email: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
+from flask import request, url_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +40,10 @@ def page_number() -> int:
     """The requested page number; anything unreadable is page 1."""
     raw = request.args.get("page", "1")
     return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
+def page_url(number: int) -> str:
+    """This list's address at page ``number``, keeping its filters."""
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(number)]
+    return url_for(request.endpoint or "", **(request.view_args or {}), **args)

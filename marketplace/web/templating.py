@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from marketplace.core import clock
 from marketplace.core.models import Role
 from marketplace.core.money import format_won
 from marketplace.orders.models import OrderStatus
+from marketplace.web.paging import page_url
 
 ROLE_LABELS = {
     Role.AGENT: _l("Agent"),
@@ -44,11 +49,89 @@ def datetime_local(value: datetime) -> str:
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 
+def parse_iso(value: str | datetime) -> datetime:
+    """An ISO 8601 instant stored in a JSON document, as a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def filesize(count: int) -> str:
+    """A file's size for people: 340 KB, 2.1 MB."""
+    if count >= 1024 * 1024:
+        return f"{format_decimal(round(count / (1024 * 1024), 1))} MB"
+    return f"{format_decimal(max(1, round(count / 1024)))} KB"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLeft:
+    """How long until a deadline, said the way a person reads it, and how urgent it is."""
+
+    text: str
+    state: str  # "overdue", "soon" (under a day) or "ok"
+
+
+def time_left(deadline: datetime, now: datetime | None = None) -> TimeLeft:
+    """ "2 days 3 hours left", "5 hours 10 minutes left", "overdue by 1 day 2 hours"."""
+    now = now or clock.now()
+    seconds = int((deadline - now).total_seconds())
+    overdue = seconds < 0
+    minutes = abs(seconds) // 60
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        span = _("%(days)d d %(hours)d h", days=days, hours=hours)
+    elif hours:
+        span = _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    else:
+        span = _("%(minutes)d min", minutes=minutes)
+    if overdue:
+        return TimeLeft(_("overdue by %(span)s", span=span), "overdue")
+    return TimeLeft(_("%(span)s left", span=span), "soon" if seconds < 86_400 else "ok")
+
+
+def countdown_labels() -> str:
+    """The countdown's phrases (JSON, escaped into an attribute by the template) for static/app.js."""
+    return str(
+        json.dumps(
+            {
+                "dh": _("%(days)d d %(hours)d h", days=999001, hours=999002),
+                "hm": _("%(hours)d h %(minutes)d min", hours=999002, minutes=999003),
+                "m": _("%(minutes)d min", minutes=999003),
+                "left": _("%(span)s left", span="{span}"),
+                "overdue": _("overdue by %(span)s", span="{span}"),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+# Each role's navigation: (endpoint, label). Domains add their pages here as they get them.
+NAV_LINKS: dict[str, list[tuple[str, object]]] = {
+    "staff": [("home_web.home", _l("Overview")), ("claims_staff.queue", _l("Claim queue"))],
+    "seller": [("claims_seller.seller_claims", _l("Claims")), ("home_web.home", _l("Orders"))],
+    "buyer": [("home_web.home", _l("My orders")), ("claims_buyer.buyer_claims", _l("My claims"))],
+}
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """The navigation of the logged-in person's portal."""
+    from flask_login import current_user
+
+    role = Role(current_user.role)
+    portal = "staff" if role.is_staff else role.value
+    return [(endpoint, str(label)) for endpoint, label in NAV_LINKS[portal]]
+
+
 def register(app: Flask) -> None:
     """Install the helpers on ``app``."""
     app.jinja_env.globals.update(
         current_locale=current_locale,
+        time_left=time_left,
+        countdown_labels=countdown_labels,
+        nav_links=nav_links,
+        page_url=page_url,
+        now=clock.now,
         role_label=lambda role: str(ROLE_LABELS[Role(role)]),
         order_status_label=lambda status: str(ORDER_STATUS_LABELS[OrderStatus(status)]),
     )
-    app.jinja_env.filters.update(won=won, datetime_local=datetime_local, number=format_decimal)
+    app.jinja_env.filters.update(
+        won=won, datetime_local=datetime_local, number=format_decimal, filesize=filesize, parse_iso=parse_iso
+    )
