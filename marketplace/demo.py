@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from marketplace.claims.operations import file_claim, propose_remedy
 from marketplace.core.auth import Actor
-from marketplace.core.models import Role
+from marketplace.core.models import Role, User
 from marketplace.core.operations import create_user
+from marketplace.orders.events import ingest_events
+from marketplace.orders.models import Order
 from marketplace.orders.operations import create_buyer, create_order
 from marketplace.sellers.operations import create_seller
 from marketplace.sellers.queries import get_seller_by_external_id
@@ -103,4 +107,55 @@ def load_demo(session: Session, *, now: datetime) -> bool:
             actor=DEMO,
             now=now,
         )
+    _load_claims(session, sellers=sellers, buyers=buyers, now=now)
     return True
+
+
+def _load_claims(session: Session, *, sellers: dict, buyers: dict, now: datetime) -> None:
+    """A claim in each state a person meets first: the Gmarket case, a proposal to answer, a silent seller."""
+    # The Gmarket case: the seller cancels a paid order for "out of stock" on its own; the claim opens by itself.
+    outcome = ingest_events(
+        session,
+        [
+            {
+                "id": "demo-cancel-O-30002",
+                "type": "order.cancelled",
+                "occurred_at": (now - timedelta(hours=3)).isoformat(),
+                "order": {"id": "O-30002"},
+                "initiated_by": "seller",
+                "reason": "out_of_stock",
+            }
+        ],
+        actor=DEMO,
+        now=now,
+    )
+    if outcome.results[0].error is not None:
+        raise RuntimeError(f"demo cancellation refused: {outcome.results[0].error}")
+    orders = {order.external_id: order for order in session.scalars(sa.select(Order))}
+    users = {user.email: Actor.for_user(user) for user in session.scalars(sa.select(User))}
+    damaged = file_claim(
+        session,
+        orders["O-30001"],
+        "damaged",
+        description="화면 모서리에 금이 가 있습니다. 상자도 찌그러져 왔어요.",
+        actor=users["buyer@demo.example"],
+        now=now - timedelta(hours=20),
+    )
+    propose_remedy(
+        session,
+        damaged,
+        "partial_refund",
+        amount=50_000,
+        message="불편을 드려 죄송합니다. 50,000원 부분 환불로 해결해 드리고 싶습니다.",
+        actor=users["seller@hanbit.example"],
+        now=now - timedelta(hours=2),
+    )
+    # Filed five days ago and never answered: the scheduler escalates it on its first run.
+    file_claim(
+        session,
+        orders["O-30004"],
+        "non_delivery",
+        description="It has been a week and the tracking page shows nothing.",
+        actor=users["alex@demo.example"],
+        now=now - timedelta(days=5),
+    )

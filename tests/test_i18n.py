@@ -24,11 +24,21 @@ def _source_messages() -> set[str]:
     return messages
 
 
+def _key(message_id: str | tuple[str, ...]) -> str:
+    """A message's singular source text (plural messages carry both forms)."""
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
+def _strings(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """A translation as a tuple of its forms (one for a singular message; Korean has one plural form)."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def test_every_source_text_has_a_korean_translation() -> None:
     """No text in code or templates is missing from the Korean catalogue, and none is left fuzzy."""
     catalog = read_po(io.BytesIO((CATALOG / "messages.po").read_bytes()))
-    translated = {m.id: m for m in catalog if m.id}
-    missing = sorted(m for m in _source_messages() if m not in translated or not translated[m].string)
+    translated = {_key(m.id): m for m in catalog if m.id}
+    missing = sorted(m for m in _source_messages() if m not in translated or not all(_strings(translated[m].string)))
     fuzzy = sorted(m.id for m in catalog if m.id and m.fuzzy)
     assert missing == [], f"run scripts/i18n and translate: {missing}"
     assert fuzzy == []
@@ -38,7 +48,7 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     """The .mo the app loads holds exactly the .po's translations (scripts/i18n compiles it)."""
     po = read_po(io.BytesIO((CATALOG / "messages.po").read_bytes()))
     mo = read_mo(io.BytesIO((CATALOG / "messages.mo").read_bytes()))
-    assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}
+    assert {_key(m.id): _strings(m.string) for m in po if m.id} == {_key(m.id): _strings(m.string) for m in mo if m.id}
 
 
 def test_placeholders_survive_translation() -> None:
@@ -48,4 +58,6 @@ def test_placeholders_survive_translation() -> None:
     catalog = read_po(io.BytesIO((CATALOG / "messages.po").read_bytes()))
     for message in catalog:
         if message.id:
-            assert sorted(re.findall(r"%\(\w+\)\w", message.id)) == sorted(re.findall(r"%\(\w+\)\w", message.string))
+            expected = sorted(re.findall(r"%\(\w+\)\w", _key(message.id)))
+            for form in _strings(message.string):
+                assert sorted(re.findall(r"%\(\w+\)\w", form)) == expected, message.id

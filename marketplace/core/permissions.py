@@ -89,3 +89,5 @@ def visible_to(actor: Actor, model: Any) -> sa.ColumnElement[bool]:
 # The business calendar is public knowledge; changing it is an administrator's call.
 READ_CALENDAR = define_permission("calendar.read", roles=EVERYONE, scopes=("calendar:read", "calendar:write"))
 MANAGE_CALENDAR = define_permission("calendar.manage", roles=(Role.ADMIN,), scopes=("calendar:write",))
+# The audit log shows every change to every record: supervisors and administrators read it.
+READ_AUDIT = define_permission("audit.read", roles=(Role.SUPERVISOR, Role.ADMIN))

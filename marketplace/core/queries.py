@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -92,6 +92,40 @@ def business_calendar(session: Session) -> BusinessCalendar:
 def _forget_calendar(session: Session, *_args: object) -> None:
     # A holiday added by another transaction must count from the next one on.
     session.info.pop(_CALENDAR_KEY, None)
+
+
+def audit_records(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int,
+    offset: int = 0,
+) -> tuple[list[AuditRecord], int]:
+    """Audit records matching the filters, newest first, and how many match in all."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if actor:
+        conditions.append(AuditRecord.actor == actor)
+    if action:
+        # "claim." finds every claim action; "claim.escalate" only that one.
+        conditions.append(AuditRecord.action.startswith(action, autoescape=True))
+    if entity_type:
+        conditions.append(AuditRecord.entity_type == entity_type)
+    if entity_id:
+        conditions.append(AuditRecord.entity_id == entity_id)
+    if since is not None:
+        conditions.append(AuditRecord.occurred_at >= since)
+    if until is not None:
+        conditions.append(AuditRecord.occurred_at < until)
+    total = session.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(*conditions)) or 0
+    records = session.scalars(
+        sa.select(AuditRecord).where(*conditions).order_by(AuditRecord.id.desc()).limit(limit).offset(offset)
+    )
+    return list(records), total
 
 
 def recent_audit_records(session: Session, *, limit: int, offset: int = 0) -> tuple[list[AuditRecord], int]:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from marketplace.core import clock
 from marketplace.core.models import Role
 from marketplace.core.money import format_won
+from marketplace.core.permissions import READ_AUDIT, Permission, can
 from marketplace.orders.models import OrderStatus
 from marketplace.web.paging import page_url
 
@@ -103,21 +104,31 @@ def countdown_labels() -> str:
     )
 
 
-# Each role's navigation: (endpoint, label). Domains add their pages here as they get them.
-NAV_LINKS: dict[str, list[tuple[str, object]]] = {
-    "staff": [("home_web.home", _l("Overview")), ("claims_staff.queue", _l("Claim queue"))],
-    "seller": [("claims_seller.seller_claims", _l("Claims")), ("home_web.home", _l("Orders"))],
-    "buyer": [("home_web.home", _l("My orders")), ("claims_buyer.buyer_claims", _l("My claims"))],
+# Each portal's navigation: (endpoint, label, the permission it needs or None). Domains add their pages here.
+NAV_LINKS: dict[str, list[tuple[str, object, Permission | None]]] = {
+    "staff": [
+        ("home_web.home", _l("Overview"), None),
+        ("claims_staff.queue", _l("Claim queue"), None),
+        ("core_staff.audit_log", _l("Audit log"), READ_AUDIT),
+    ],
+    "seller": [("claims_seller.seller_claims", _l("Claims"), None), ("home_web.home", _l("Orders"), None)],
+    "buyer": [("home_web.home", _l("My orders"), None), ("claims_buyer.buyer_claims", _l("My claims"), None)],
 }
 
 
 def nav_links() -> list[tuple[str, str]]:
-    """The navigation of the logged-in person's portal."""
-    from flask_login import current_user
+    """The navigation of the logged-in person's portal, limited to what their role may open."""
+    from marketplace.web.session import page_actor
 
-    role = Role(current_user.role)
-    portal = "staff" if role.is_staff else role.value
-    return [(endpoint, str(label)) for endpoint, label in NAV_LINKS[portal]]
+    actor = page_actor()
+    if actor.role is None:
+        return []
+    portal = "staff" if actor.is_staff else actor.role.value
+    return [
+        (endpoint, str(label))
+        for endpoint, label, permission in NAV_LINKS[portal]
+        if permission is None or can(actor, permission)
+    ]
 
 
 def register(app: Flask) -> None:
