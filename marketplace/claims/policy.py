@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from marketplace.claims.labels import TYPE_LABELS
 from marketplace.claims.models import ClaimType
 from marketplace.core.policies import current_policy, register_policy
 
@@ -42,35 +44,52 @@ class SlaPolicy:
         return self.seller_response_business_days[claim_type.value]
 
 
-def validate_sla(document: Mapping[str, Any]) -> dict[str, list[str]]:
+def validate_sla(document: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Problems with a candidate SLA document, by field."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Any]] = {}
 
     def days(value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 60
 
     unknown = set(document) - set(DEFAULT_SLA)
     for field in sorted(unknown):
-        problems[field] = ["Unknown field."]
+        problems[field] = [_l("Unknown field.")]
     response = document.get("seller_response_business_days")
     if not isinstance(response, Mapping):
-        problems["seller_response_business_days"] = ["Give business days for every claim type."]
+        problems["seller_response_business_days"] = [_l("Give business days for every claim type.")]
     else:
         for claim_type in ClaimType:
             if not days(response.get(claim_type.value)) or response.get(claim_type.value) == 0:
-                problems[f"seller_response_business_days.{claim_type.value}"] = ["A whole number from 1 to 60."]
+                problems[f"seller_response_business_days.{claim_type.value}"] = [_l("A whole number from 1 to 60.")]
         for extra in sorted(set(response) - {claim_type.value for claim_type in ClaimType}):
-            problems[f"seller_response_business_days.{extra}"] = ["Unknown claim type."]
+            problems[f"seller_response_business_days.{extra}"] = [_l("Unknown claim type.")]
     for field in _DAYS_FIELDS:
         if not days(document.get(field)) or document.get(field) == 0:
-            problems[field] = ["A whole number from 1 to 60."]
+            problems[field] = [_l("A whole number from 1 to 60.")]
     reminder = document.get("reminder_business_days_before")
     if not days(reminder):
-        problems["reminder_business_days_before"] = ["A whole number from 0 to 60."]
+        problems["reminder_business_days_before"] = [_l("A whole number from 0 to 60.")]
     return problems
 
 
-register_policy(SLA, DEFAULT_SLA, validate_sla)
+register_policy(
+    SLA,
+    DEFAULT_SLA,
+    validate_sla,
+    title=_l("Deadlines (SLA)"),
+    labels={
+        **{
+            f"seller_response_business_days.{claim_type.value}": _l(
+                "Seller's answer, business days: %(type)s", type=TYPE_LABELS[claim_type]
+            )
+            for claim_type in ClaimType
+        },
+        "staff_decision_business_days": _l("Staff decision on an escalated claim, business days"),
+        "refund_business_days": _l("Refund after a seller cancellation, business days (전자상거래법 §18)"),
+        "ship_by_business_days": _l("Ship-by when the marketplace gives none, business days after payment"),
+        "reminder_business_days_before": _l("Reminder to the seller, business days before its deadline"),
+    },
+)
 
 
 def current_sla(session: Session) -> SlaPolicy:

@@ -19,11 +19,11 @@ from marketplace.claims.models import (
     RefundStatus,
     Visibility,
 )
-from marketplace.claims.policy import DEFAULT_SLA, SLA
+from marketplace.claims.policy import SLA
 from marketplace.core.auth import Actor
 from marketplace.core.models import PolicyVersion
 from marketplace.core.permissions import visible_to
-from marketplace.core.policies import policy_history
+from marketplace.core.policies import builtin_policy, policy_history
 from marketplace.sellers.models import Seller
 
 
@@ -164,5 +164,4 @@ def get_evidence(session: Session, claim_id: int, evidence_id: int) -> Evidence 
 
 def sla_history(session: Session) -> list[PolicyVersion]:
     """Every SLA version, newest first, ending with the built-in default (version 0) that early claims cite."""
-    builtin = PolicyVersion(name=SLA, version=0, document=dict(DEFAULT_SLA), note="built-in default")
-    return [*policy_history(session, SLA), builtin]
+    return [*policy_history(session, SLA), builtin_policy(SLA)]

@@ -124,8 +124,9 @@ def flatten_validation_messages(messages: Any) -> dict[str, list[str]]:
         if isinstance(value, Mapping):
             for key, inner in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            flat.setdefault(prefix or "_body", []).extend(value)
+        elif isinstance(value, list) and not any(isinstance(item, (Mapping, list)) for item in value):
+            # Messages: plain or lazily translated strings.
+            flat.setdefault(prefix or "_body", []).extend(str(item) for item in value)
         elif isinstance(value, list):
             for index, inner in enumerate(value):
                 walk(f"{prefix}.{index}" if prefix else str(index), inner)

@@ -91,3 +91,6 @@ READ_CALENDAR = define_permission("calendar.read", roles=EVERYONE, scopes=("cale
 MANAGE_CALENDAR = define_permission("calendar.manage", roles=(Role.ADMIN,), scopes=("calendar:write",))
 # The audit log shows every change to every record: supervisors and administrators read it.
 READ_AUDIT = define_permission("audit.read", roles=(Role.SUPERVISOR, Role.ADMIN))
+# Policy pages: every staff member reads the rules in force; supervisors publish new versions.
+VIEW_POLICIES = define_permission("policies.view", roles=STAFF)
+EDIT_POLICIES = define_permission("policies.edit", roles=SUPERVISORS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,17 +16,73 @@ from marketplace.core.auth import Actor
 from marketplace.core.errors import Conflict, NotFound, ValidationFailed
 from marketplace.core.models import PolicyVersion
 
-# name -> (default document, validator returning {field: [messages]} for a candidate document)
-Validator = Callable[[Mapping[str, Any]], dict[str, list[str]]]
+# A validator returns {field path: [messages]} for a candidate document (empty when it is valid).
+Validator = Callable[[Mapping[str, Any]], dict[str, list[Any]]]
 _DEFAULTS: dict[str, tuple[dict[str, Any], Validator]] = {}
 
 
-def register_policy(name: str, default: dict[str, Any], validate: Validator) -> None:
-    """Declare a policy kind with its built-in default (used as version 1) and its validator."""
+@dataclass(frozen=True, slots=True)
+class PolicyKind:
+    """A kind of policy as the staff pages show it: its title and a label for every field."""
+
+    name: str
+    title: Any
+    labels: Mapping[str, Any]
+
+
+_KINDS: dict[str, PolicyKind] = {}
+
+
+def register_policy(
+    name: str,
+    default: dict[str, Any],
+    validate: Validator,
+    *,
+    title: Any = None,
+    labels: Mapping[str, Any] | None = None,
+) -> None:
+    """Declare a policy kind with its built-in default (version 0), its validator, and how people read it."""
     problems = validate(default)
     if problems:
         raise ValueError(f"default {name} policy is invalid: {problems}")
     _DEFAULTS[name] = (default, validate)
+    _KINDS[name] = PolicyKind(name=name, title=title or name, labels=dict(labels or {}))
+
+
+def policy_kinds() -> list[PolicyKind]:
+    """Every registered policy kind, in registration order."""
+    return list(_KINDS.values())
+
+
+def policy_kind(name: str) -> PolicyKind:
+    """One policy kind, or NotFound."""
+    if name not in _KINDS:
+        raise NotFound(_l("Unknown policy %(name)s.", name=name))
+    return _KINDS[name]
+
+
+def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested policy document as {"a.b": value} (the paths validators name)."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The nested document of {"a.b": value}."""
+    document: dict[str, Any] = {}
+    for path, value in flat.items():
+        node = document
+        *parents, leaf = path.split(".")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return document
 
 
 def current_policy(session: Session, name: str) -> PolicyVersion:
@@ -35,6 +92,11 @@ def current_policy(session: Session, name: str) -> PolicyVersion:
     )
     if policy is not None:
         return policy
+    return builtin_policy(name)
+
+
+def builtin_policy(name: str) -> PolicyVersion:
+    """The built-in default as version 0 (not stored): what applies before any version is published."""
     if name not in _DEFAULTS:
         raise NotFound(_l("Unknown policy %(name)s.", name=name))
     return PolicyVersion(name=name, version=0, document=dict(_DEFAULTS[name][0]), note="built-in default")

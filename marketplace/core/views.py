@@ -1,15 +1,32 @@
-"""Staff pages of the platform itself: the audit log."""
+"""Staff pages of the platform itself: the audit log and the policy pages."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
-from marketplace.core import queries
-from marketplace.core.permissions import READ_AUDIT, authorize
+from marketplace.core import clock, queries
+from marketplace.core.errors import Conflict, ValidationFailed
+from marketplace.core.models import PolicyVersion
+from marketplace.core.permissions import EDIT_POLICIES, READ_AUDIT, VIEW_POLICIES, authorize, can
+from marketplace.core.policies import (
+    builtin_policy,
+    current_policy,
+    flatten,
+    policy_history,
+    policy_kind,
+    policy_kinds,
+    publish_policy,
+    unflatten,
+)
 from marketplace.extensions import db
 from marketplace.web.paging import Page, page_number
 from marketplace.web.session import page_actor
@@ -58,3 +75,95 @@ def audit_log() -> str:
         filters={**args, "since": since.isoformat() if since else "", "until": until.isoformat() if until else ""},
         names=queries.actor_names(db.session, [record.actor for record in records]),
     )
+
+
+@core_staff.get("/policies")
+@login_required
+def policies() -> str:
+    """Every policy kind with the version in force."""
+    actor = page_actor()
+    authorize(actor, VIEW_POLICIES)
+    kinds = [(kind, current_policy(db.session, kind.name)) for kind in policy_kinds()]
+    return render_template("core/staff/policies.html", kinds=kinds)
+
+
+def _changes(history: list[PolicyVersion]) -> dict[int, list[str]]:
+    """For each version, the fields it changed from the one before."""
+    changed: dict[int, list[str]] = {}
+    for newer, older in pairwise(history):
+        before, after = flatten(older.document), flatten(newer.document)
+        changed[newer.version] = sorted(path for path in {*before, *after} if before.get(path) != after.get(path))
+    return changed
+
+
+def _render_policy(name: str, *, values: dict[str, Any] | None = None, errors: dict | None = None, note: str = ""):
+    actor = page_actor()
+    kind = policy_kind(name)
+    current = current_policy(db.session, name)
+    history = [*policy_history(db.session, name), builtin_policy(name)]
+    return render_template(
+        "core/staff/policy.html",
+        kind=kind,
+        current=current,
+        fields=flatten(current.document),
+        values=values if values is not None else flatten(current.document),
+        errors=errors or {},
+        note=note,
+        history=history,
+        changes=_changes(history),
+        may_edit=can(actor, EDIT_POLICIES),
+        form=FlaskForm(),
+    )
+
+
+@core_staff.get("/policies/<name>")
+@login_required
+def policy(name: str) -> str:
+    """The version in force field by field, the past versions with what each changed, and the edit form."""
+    authorize(page_actor(), VIEW_POLICIES)
+    return _render_policy(name)
+
+
+def _parse(raw: str, like: Any) -> Any:
+    """A typed field back in the type of the value it replaces (whole numbers stay whole)."""
+    raw = raw.strip()
+    if isinstance(like, bool):
+        return raw in ("on", "true", "1")
+    if isinstance(like, int):
+        try:
+            return int(raw)
+        except ValueError:
+            return raw  # the validator names it
+    if isinstance(like, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+@core_staff.post("/policies/<name>")
+@login_required
+def publish(name: str) -> Response | tuple[str, int]:
+    """Publish a new version from the form; it applies to what is computed from now on."""
+    actor = page_actor()
+    authorize(actor, EDIT_POLICIES)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    fields = flatten(current_policy(db.session, name).document)
+    values = {
+        path: _parse(request.form.get(f"field:{path}", ""), like)
+        if not isinstance(like, bool)
+        else f"field:{path}" in request.form
+        for path, like in fields.items()
+    }
+    note = request.form.get("note", "").strip()[:500]
+    try:
+        version = publish_policy(db.session, name, unflatten(values), note=note, actor=actor, now=clock.now())
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        errors = {path: [str(message) for message in messages] for path, messages in exc.errors.items()}
+        if not errors:
+            errors = {"": [str(exc.detail)]}
+        return _render_policy(name, values=values, errors=errors, note=note), exc.status
+    db.session.commit()
+    flash(_("Version %(version)d is in force from now on.", version=version.version), "success")
+    return redirect(url_for("core_staff.policy", name=name))

@@ -109,6 +109,7 @@ NAV_LINKS: dict[str, list[tuple[str, object, Permission | None]]] = {
     "staff": [
         ("home_web.home", _l("Overview"), None),
         ("claims_staff.queue", _l("Claim queue"), None),
+        ("core_staff.policies", _l("Policies"), None),
         ("core_staff.audit_log", _l("Audit log"), READ_AUDIT),
     ],
     "seller": [("claims_seller.seller_claims", _l("Claims"), None), ("home_web.home", _l("Orders"), None)],
