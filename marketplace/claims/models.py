@@ -148,6 +148,25 @@ class Claim(Base):
             sqlite_where=sa.text("status IN ('awaiting_seller', 'seller_proposed', 'escalated')"),
         ),
         sa.Index(None, "assignee_id", "status"),
+        # The dashboard's "breaches today": each breach kind by when it happened.
+        sa.Index(
+            "ix_claims_silent_escalations",
+            "escalated_at",
+            postgresql_where=sa.text("escalation_reason = 'seller_silent'"),
+            sqlite_where=sa.text("escalation_reason = 'seller_silent'"),
+        ),
+        sa.Index(
+            "ix_claims_supervisor_queued",
+            "supervisor_queued_at",
+            postgresql_where=sa.text("supervisor_queued_at IS NOT NULL"),
+            sqlite_where=sa.text("supervisor_queued_at IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_claims_refund_overdue",
+            "refund_overdue_at",
+            postgresql_where=sa.text("refund_overdue_at IS NOT NULL"),
+            sqlite_where=sa.text("refund_overdue_at IS NOT NULL"),
+        ),
         sa.Index(None, "seller_id", "status"),
         sa.Index(None, "buyer_id", "status"),
         sa.CheckConstraint("proposal_amount IS NULL OR proposal_amount >= 0", name="proposal_amount_not_negative"),

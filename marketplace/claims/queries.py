@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from marketplace.claims.models import (
     ClaimEvent,
     ClaimStatus,
     ClaimType,
+    EscalationReason,
     Evidence,
     RefundStatus,
     Visibility,
@@ -165,3 +166,45 @@ def get_evidence(session: Session, claim_id: int, evidence_id: int) -> Evidence 
 def sla_history(session: Session) -> list[PolicyVersion]:
     """Every SLA version, newest first, ending with the built-in default (version 0) that early claims cite."""
     return [*policy_history(session, SLA), builtin_policy(SLA)]
+
+
+# Time-to-breach buckets for the staff dashboard: (name, upper bound in hours or None for "beyond").
+BREACH_BUCKETS: tuple[tuple[str, float | None], ...] = (
+    ("overdue", 0),
+    ("under_4h", 4),
+    ("under_24h", 24),
+    ("under_3d", 72),
+    ("later", None),
+)
+
+
+def open_claims_by_time_to_breach(session: Session, *, now: datetime) -> dict[str, int]:
+    """Open claims by how long until their running deadline; ``no_deadline`` for those waiting on the buyer."""
+    branches = []
+    for name, hours in BREACH_BUCKETS:
+        if hours is not None:
+            branches.append((Claim.due_at < now + timedelta(hours=hours), name))
+    bucket = sa.case((Claim.due_at.is_(None), "no_deadline"), *branches, else_="later")
+    rows = session.execute(
+        sa.select(bucket.label("bucket"), sa.func.count()).where(Claim.status.in_(OPEN_STATUSES)).group_by(bucket)
+    ).all()
+    counts = {name: 0 for name, _hours in BREACH_BUCKETS} | {"no_deadline": 0}
+    counts.update({row.bucket: row[1] for row in rows})
+    return counts
+
+
+def breaches_between(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """Deadlines breached in [start, end): sellers silent past their answer, staff past theirs, refunds overdue."""
+
+    def count(*conditions: sa.ColumnElement[bool]) -> int:
+        return session.scalar(sa.select(sa.func.count()).select_from(Claim).where(*conditions)) or 0
+
+    return {
+        "seller_silent": count(
+            Claim.escalation_reason == EscalationReason.SELLER_SILENT,
+            Claim.escalated_at >= start,
+            Claim.escalated_at < end,
+        ),
+        "staff_late": count(Claim.supervisor_queued_at >= start, Claim.supervisor_queued_at < end),
+        "refund_overdue": count(Claim.refund_overdue_at >= start, Claim.refund_overdue_at < end),
+    }

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from marketplace.claims import queries as claim_queries
 from marketplace.core import clock
 from marketplace.core import queries as core_queries
 from marketplace.core.errors import Unauthorized
@@ -83,17 +86,7 @@ def home() -> str:
     """Each role's home: staff see the platform at a glance, sellers and buyers their orders."""
     actor = page_actor()
     if actor.is_staff:
-        number = page_number()
-        records, total = core_queries.recent_audit_records(db.session, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
-        buyers, orders = order_queries.count_buyers_and_orders(db.session)
-        return render_template(
-            "web/home_staff.html",
-            sellers=seller_queries.count_sellers(db.session),
-            buyers=buyers,
-            orders=orders,
-            records=records,
-            page=Page(number, PAGE_SIZE, total),
-        )
+        return _dashboard()
     number = page_number()
     orders_page, total = order_queries.recent_orders(
         db.session, actor, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
@@ -112,3 +105,21 @@ def health() -> tuple[dict[str, str], int]:
     if not core_queries.database_reachable(db.session):
         return {"status": "database unreachable"}, 503
     return {"status": "ok"}, 200
+
+
+def _dashboard() -> str:
+    """The staff dashboard: the platform's size, open claims by time to breach, today's breaches."""
+    now = clock.now()
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    today = datetime.combine(now.astimezone(zone).date(), time.min, zone)
+    buyers, orders = order_queries.count_buyers_and_orders(db.session)
+    records, _total = core_queries.recent_audit_records(db.session, limit=10)
+    return render_template(
+        "web/home_staff.html",
+        sellers=seller_queries.count_sellers(db.session),
+        buyers=buyers,
+        orders=orders,
+        buckets=claim_queries.open_claims_by_time_to_breach(db.session, now=now),
+        breaches=claim_queries.breaches_between(db.session, today, now),
+        records=records,
+    )
