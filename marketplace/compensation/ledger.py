@@ -285,7 +285,7 @@ def _unbalanced(session: Session) -> str | None:
 def _mismatch(
     session: Session, account: Account, party_type: str, expected: sa.Select, label: str, owed: str
 ) -> str | None:
-    """The first party whose balance on ``account`` differs from what its documents say (``expected``: party, amount)."""
+    """The first party whose balance on ``account`` differs from its documents (``expected``: party, amount)."""
     sign = -1 if account is Account.BUYER_PAYABLE else 1  # a payable is a credit balance
     ledger = (
         sa.select(entries.c.party_id.label("party"), sa.func.sum(entries.c.amount * sign).label("amount"))
