@@ -58,14 +58,16 @@ def register_blueprints(app: Flask) -> None:
     from flask_swagger_ui import get_swaggerui_blueprint
 
     from marketplace.claims.api import blp as claims_api
+    from marketplace.compensation.api import blp as compensation_api
     from marketplace.core.api import blp as core_api
     from marketplace.extensions import api, csrf
+    from marketplace.incidents.api import blp as incidents_api
     from marketplace.orders.api import blp as orders_api
     from marketplace.web.views import auth_web, home_web
 
     app.register_blueprint(auth_web)
     app.register_blueprint(home_web)
-    for blueprint in (core_api, orders_api, claims_api):
+    for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api):
         # The API authenticates with Bearer keys; session callers are CSRF-checked in api_actor().
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -115,7 +115,8 @@ class IncidentOrderStatus(enum.StrEnum):
 
 
 class IncidentOrder(Base):
-    """An order an incident hit, with the compensation it is owed and, once run, its claim and compensation."""
+    """An order an incident hit and the compensation its rule gives; once run, the order's incident claim and
+    compensation carry the incident's id (the compensation's idempotency key is ``incident:<id>:order:<order id>``)."""
 
     __tablename__ = "incident_orders"
     __table_args__ = (
@@ -138,6 +139,4 @@ class IncidentOrder(Base):
     order_amount: Mapped[int] = mapped_column(sa.BigInteger)
     amount: Mapped[int] = mapped_column(sa.BigInteger)  # the compensation the incident's rule gives this order
     status: Mapped[IncidentOrderStatus] = mapped_column(_enum(IncidentOrderStatus))
-    claim_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    compensation_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     processed_at: Mapped[datetime | None]

@@ -148,8 +148,6 @@ def upgrade() -> None:
             sa.Enum("selected", "compensated", name="incidentorderstatus", native_enum=False, length=20),
             nullable=False,
         ),
-        sa.Column("claim_id", sa.BigInteger(), nullable=True),
-        sa.Column("compensation_id", sa.BigInteger(), nullable=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
