@@ -40,7 +40,7 @@ from marketplace.compensation.models import (
     RecoveryStatus,
 )
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_rows
+from marketplace.core.bulk import insert_returning, insert_rows
 
 accounts = LedgerAccount.__table__
 transactions = LedgerTransaction.__table__
@@ -114,7 +114,6 @@ def post(session: Session, postings: Iterable[Posting], *, actor: Actor, now: da
             raise UnbalancedTransaction(f"ledger transaction {posting.key!r} has an entry of zero")
     if not postings:
         return {}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {
             "idempotency_key": posting.key,
@@ -129,12 +128,13 @@ def post(session: Session, postings: Iterable[Posting], *, actor: Actor, now: da
         for posting in postings
     ]
     created = dict(
-        session.execute(
-            insert(transactions)
-            .on_conflict_do_nothing(index_elements=[transactions.c.idempotency_key])
-            .returning(transactions.c.idempotency_key, transactions.c.id),
+        insert_returning(
+            session,
+            transactions,
             rows,
-        ).all()
+            returning=[transactions.c.idempotency_key, transactions.c.id],
+            conflict=["idempotency_key"],
+        )
     )
     ids = account_ids(session)
     _insert_entries(

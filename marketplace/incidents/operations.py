@@ -27,7 +27,7 @@ from marketplace.compensation.operations import GrantRequest, grant_compensation
 from marketplace.compensation.policy import validate_rule
 from marketplace.core.audit import AuditEntry, jsonable, record_audit, record_audit_many
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_rows
+from marketplace.core.bulk import insert_returning, insert_rows
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.signals import Signal, publish
 from marketplace.core.sweeps import lock_due_rows
@@ -335,9 +335,9 @@ def run_incident_batch(
     ]
     claim_ids = dict(
         (order_id, claim_id)
-        for claim_id, order_id in session.execute(
-            sa.insert(claims).returning(claims.c.id, claims.c.order_id), claim_rows
-        ).all()
+        for claim_id, order_id in insert_returning(
+            session, claims, claim_rows, returning=[claims.c.id, claims.c.order_id]
+        )
     )
     insert_rows(
         session,
