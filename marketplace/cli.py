@@ -14,12 +14,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from marketplace import migrate
+from marketplace.compensation.cli import ledger_cli, settlements_cli
 from marketplace.core import clock, operations, queries
 from marketplace.core.audit import verify_chain
 from marketplace.core.auth import CLI, SCOPES
 from marketplace.core.errors import DomainError
 from marketplace.core.models import Role
 from marketplace.extensions import db
+from marketplace.incidents.cli import incidents_cli
 from marketplace.orders.cli import orders_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -310,6 +312,8 @@ def _serve(app: Flask, host: str, port: int, *, scheduler: bool) -> None:
 def register(app: Flask) -> None:
     """Attach the command groups to ``app.cli``."""
     for group in (db_cli, calendar_cli, users_cli, api_keys_cli, audit_cli, jobs_cli, orders_cli):
+        app.cli.add_command(group)
+    for group in (ledger_cli, settlements_cli, incidents_cli):
         app.cli.add_command(group)
     for command in (scheduler_command, serve_command, demo_command):
         app.cli.add_command(command)

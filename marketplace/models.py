@@ -1,7 +1,16 @@
 """Every domain's models, imported so that ``Base.metadata`` knows all tables (migrations, tests)."""
 
 from marketplace.claims.models import Claim, ClaimEvent, Evidence
+from marketplace.compensation.models import (
+    Compensation,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Recovery,
+    SettlementEvent,
+)
 from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, PolicyVersion, User
+from marketplace.incidents.models import Incident, IncidentOrder
 from marketplace.notifications.models import OutboxMessage
 from marketplace.orders.models import Buyer, Order
 from marketplace.sellers.models import Seller
@@ -12,11 +21,19 @@ __all__ = [
     "Buyer",
     "Claim",
     "ClaimEvent",
+    "Compensation",
     "Evidence",
+    "Incident",
+    "IncidentOrder",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
     "Order",
     "OutboxMessage",
     "PlatformHoliday",
     "PolicyVersion",
+    "Recovery",
     "Seller",
+    "SettlementEvent",
     "User",
 ]

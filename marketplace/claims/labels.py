@@ -22,6 +22,7 @@ TYPE_LABELS = {
     ClaimType.WRONG_ITEM: _l("Wrong item"),
     ClaimType.NOT_AS_DESCRIBED: _l("Not as described"),
     ClaimType.COUNTERFEIT: _l("Counterfeit"),
+    ClaimType.PLATFORM_INCIDENT: _l("Platform incident"),
 }
 
 # Short state names for lists and badges; STATUS_LABELS reads inside a sentence.

@@ -33,7 +33,13 @@ class ClaimType(enum.StrEnum):
     WRONG_ITEM = "wrong_item"
     NOT_AS_DESCRIBED = "not_as_described"
     COUNTERFEIT = "counterfeit"
+    # A mass incident (marketplace/incidents): opened and settled by the platform at once, never the seller's
+    # breach; it publishes no claim.* signal and takes no seller response.
+    PLATFORM_INCIDENT = "platform_incident"
 
+
+# The types a seller is asked to answer (the SLA policy gives each its response days).
+SELLER_ANSWERED_TYPES = tuple(claim_type for claim_type in ClaimType if claim_type is not ClaimType.PLATFORM_INCIDENT)
 
 # Buyers file these themselves; the first two are opened by the platform from order events.
 BUYER_FILED_TYPES = frozenset(

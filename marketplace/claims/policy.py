@@ -10,14 +10,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.claims.labels import TYPE_LABELS
-from marketplace.claims.models import ClaimType
+from marketplace.claims.models import SELLER_ANSWERED_TYPES, ClaimType
 from marketplace.core.policies import current_policy, register_policy
 
 SLA = "sla"
 
 DEFAULT_SLA: dict[str, Any] = {
     # eBay Money Back Guarantee: the seller has 3 business days to respond.
-    "seller_response_business_days": {claim_type.value: 3 for claim_type in ClaimType},
+    "seller_response_business_days": {claim_type.value: 3 for claim_type in SELLER_ANSWERED_TYPES},
     "staff_decision_business_days": 2,
     # 전자상거래법 §15②, §18: a prepaid order's refund within 3 business days.
     "refund_business_days": 3,
@@ -58,10 +58,10 @@ def validate_sla(document: Mapping[str, Any]) -> dict[str, list[Any]]:
     if not isinstance(response, Mapping):
         problems["seller_response_business_days"] = [_l("Give business days for every claim type.")]
     else:
-        for claim_type in ClaimType:
+        for claim_type in SELLER_ANSWERED_TYPES:
             if not days(response.get(claim_type.value)) or response.get(claim_type.value) == 0:
                 problems[f"seller_response_business_days.{claim_type.value}"] = [_l("A whole number from 1 to 60.")]
-        for extra in sorted(set(response) - {claim_type.value for claim_type in ClaimType}):
+        for extra in sorted(set(response) - {claim_type.value for claim_type in SELLER_ANSWERED_TYPES}):
             problems[f"seller_response_business_days.{extra}"] = [_l("Unknown claim type.")]
     for field in _DAYS_FIELDS:
         if not days(document.get(field)) or document.get(field) == 0:
@@ -82,7 +82,7 @@ register_policy(
             f"seller_response_business_days.{claim_type.value}": _l(
                 "Seller's answer, business days: %(type)s", type=TYPE_LABELS[claim_type]
             )
-            for claim_type in ClaimType
+            for claim_type in SELLER_ANSWERED_TYPES
         },
         "staff_decision_business_days": _l("Staff decision on an escalated claim, business days"),
         "refund_business_days": _l("Refund after a seller cancellation, business days (전자상거래법 §18)"),

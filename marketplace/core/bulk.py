@@ -39,3 +39,59 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
                     for name, process in zip(names, processors, strict=True)
                 ]
             )
+
+
+def insert_returning(
+    session: Session,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: Sequence[sa.Column[Any]],
+    conflict: Sequence[str] = (),
+) -> list[sa.Row[Any]]:
+    """Insert ``rows`` (skipping those whose ``conflict`` columns are taken) and return ``returning`` of the new ones.
+
+    On PostgreSQL one short ``INSERT … SELECT FROM unnest(<one array per column>)``: psycopg parses a multi-row
+    VALUES statement of thousands of rows at ~1 ms per 400 parameters, the array form costs next to nothing.
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(table)
+        if conflict:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+        return list(session.execute(stmt.returning(*returning), list(rows)).all())
+    import json
+
+    names = list(rows[0])
+    params: dict[str, Any] = {}
+    selects, arrays = [], []
+    for index, name in enumerate(names):
+        column = table.c[name]
+        is_json = isinstance(column.type, sa.JSON) or isinstance(column.type.dialect_impl(dialect), sa.JSON)
+        process = None if is_json else column.type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[name] for row in rows]
+        if is_json:
+            values = [None if value is None else json.dumps(value, ensure_ascii=False) for value in values]
+            sql_type = "text"
+        else:
+            values = [process(value) for value in values] if process is not None else values
+            sql_type = column.type.compile(dialect=dialect)
+        params[f"p{index}"] = values
+        arrays.append(f"CAST(:p{index} AS {sql_type}[])")
+        selects.append(f"u.c{index}::jsonb" if is_json else f"u.c{index}")
+    preparer = dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(name) for name in names)
+    aliases = ", ".join(f"c{index}" for index in range(len(names)))
+    on_conflict = f" ON CONFLICT ({', '.join(preparer.quote(c) for c in conflict)}) DO NOTHING" if conflict else ""
+    returned = ", ".join(preparer.quote(column.name) for column in returning)
+    # Identifiers are quoted by the dialect and every value is bound: nothing from the caller's rows is spliced in.
+    statement = (
+        f"INSERT INTO {preparer.format_table(table)} ({columns}) SELECT {', '.join(selects)} "  # noqa: S608
+        f"FROM unnest({', '.join(arrays)}) AS u({aliases}){on_conflict} RETURNING {returned}"
+    )
+    return list(session.execute(sa.text(statement).columns(*returning), params).all())

@@ -90,6 +90,9 @@ class PaidOrderSchema(OrderRefSchema):
         load_default=None,
         metadata={"description": "The promised ship-by time; default: payment + the SLA's business days"},
     )
+    # Kept in the stored event, so that staff can select a mass incident's orders by them.
+    coupon_code = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "Coupon used"})
+    campaign = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "Campaign or event"})
 
 
 class EventSchema(Schema):

@@ -1,0 +1,1 @@
+"""Compensation: the policy, grants to buyers, recovery from sellers, the ledger and settlement events."""

@@ -1,0 +1,1 @@
+"""Mass incidents: declare, select the affected orders, preview, run the compensation, report."""

@@ -1,0 +1,41 @@
+"""The scheduler carries out incident runs started from the API: one transaction per batch, resumable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from marketplace.core.auth import SCHEDULER, Actor
+from marketplace.extensions import db
+from marketplace.incidents.operations import DEFAULT_BATCH, run_incident_batch
+from marketplace.incidents.queries import running_incident_ids
+from marketplace.scheduler import periodic_job
+
+
+def run_incident(
+    incident_id: int,
+    now: Callable[[], datetime] | datetime,
+    *,
+    actor: Actor = SCHEDULER,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Run the incident batch after batch, committing each, until none of its orders is left for this runner."""
+    total = 0
+    while True:
+        at = now() if callable(now) else now
+        with db.transaction() as session:
+            done = run_incident_batch(session, incident_id, actor=actor, now=at, batch_size=batch_size)
+        total += done
+        if progress is not None and done:
+            progress(done)
+        if done == 0:
+            return total
+
+
+@periodic_job("incidents.run_started", every_seconds=60, description="Compensate the orders of started incidents")
+def run_started_incidents(now: datetime) -> int:
+    """Carry on every incident whose run was started (from the API or an interrupted command)."""
+    with db.transaction() as session:
+        incident_ids = running_incident_ids(session)
+    return sum(run_incident(incident_id, now) for incident_id in incident_ids)
