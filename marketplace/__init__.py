@@ -60,6 +60,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.claims.api import blp as claims_api
     from marketplace.claims.views import claims_buyer, claims_seller, claims_staff
     from marketplace.compensation.api import blp as compensation_api
+    from marketplace.compensation.views import compensation_buyer, compensation_seller, compensation_staff
     from marketplace.core.api import blp as core_api
     from marketplace.core.views import core_staff
     from marketplace.extensions import api, csrf
@@ -67,7 +68,17 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.orders.api import blp as orders_api
     from marketplace.web.views import auth_web, home_web
 
-    for blueprint in (auth_web, home_web, core_staff, claims_staff, claims_seller, claims_buyer):
+    for blueprint in (
+        auth_web,
+        home_web,
+        core_staff,
+        claims_staff,
+        claims_seller,
+        claims_buyer,
+        compensation_staff,
+        compensation_seller,
+        compensation_buyer,
+    ):
         app.register_blueprint(blueprint)
     for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api):
         # The API authenticates with Bearer keys; session callers are CSRF-checked in api_actor().

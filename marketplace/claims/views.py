@@ -52,12 +52,17 @@ from marketplace.claims.permissions import (
     sees_buyer_contact,
     sees_internal,
 )
+from marketplace.compensation import queries as compensation_queries
+from marketplace.compensation.forms import GrantForm, VoidForm
+from marketplace.compensation.models import OWED_STATUSES
+from marketplace.compensation.operations import grant_by_staff
+from marketplace.compensation.permissions import GRANT_COMPENSATION, VOID_COMPENSATION
 from marketplace.core import clock
 from marketplace.core import queries as core_queries
 from marketplace.core.auth import Actor
 from marketplace.core.errors import Conflict, NotFound, ValidationFailed
 from marketplace.core.models import Role
-from marketplace.core.permissions import Permission, authorize
+from marketplace.core.permissions import Permission, authorize, can
 from marketplace.extensions import db
 from marketplace.orders.queries import get_order_by_external_id
 from marketplace.web.forms import show_errors
@@ -95,6 +100,7 @@ def _case(claim: Claim, actor: Actor) -> dict[str, Any]:
         "timeline": timeline,
         "names": core_queries.actor_names(db.session, [entry.actor for entry in timeline]) if internal else {},
         "evidence": queries.claim_evidence(db.session, claim.id),
+        "compensations": compensation_queries.list_compensations(db.session, actor, claim_id=claim.id, limit=50)[0],
     }
 
 
@@ -166,10 +172,18 @@ def queue() -> str:
     )
 
 
-def _render_staff(claim: Claim, actor: Actor, **forms: FlaskForm) -> str:
+def render_staff_claim(claim: Claim, actor: Actor, **forms: FlaskForm) -> str:
+    """The staff case page, with the forms given (a refused one keeps what was typed and its errors)."""
+    case = _case(claim, actor)
     return render_template(
         "claims/staff/claim.html",
-        **_case(claim, actor),
+        **case,
+        grant_form=(forms.get("grant") or GrantForm(prefix="grant")) if can(actor, GRANT_COMPENSATION) else None,
+        void_forms={
+            item.id: VoidForm(prefix=f"void-{item.id}")
+            for item in case["compensations"]
+            if item.status in OWED_STATUSES and can(actor, VOID_COMPENSATION)
+        },
         assign_form=forms.get("assign") or AssignForm(),
         escalate_form=forms.get("escalate") or ReasonForm(prefix="escalate"),
         decision_form=forms.get("decision") or DecisionForm(prefix="decision"),
@@ -185,7 +199,7 @@ def staff_claim(claim_id: int) -> str:
     """The case on one screen: order, buyer, seller, deadlines, the whole timeline, and the actions."""
     actor, claim = _claim(READ_CLAIM, claim_id)
     _staff()
-    return _render_staff(claim, actor)
+    return render_staff_claim(claim, actor)
 
 
 @claims_staff.post("/<int:claim_id>/assign")
@@ -205,7 +219,7 @@ def assign(claim_id: int) -> Response | tuple[str, int]:
         lambda: assign_claim(db.session, claim, user, actor=actor, now=clock.now()),
         done=_("Assignment saved."),
         back=url_for("claims_staff.staff_claim", claim_id=claim.id),
-        render=lambda: _render_staff(claim, actor, assign=form),
+        render=lambda: render_staff_claim(claim, actor, assign=form),
     )
 
 
@@ -220,7 +234,7 @@ def escalate(claim_id: int) -> Response | tuple[str, int]:
         lambda: escalate_claim(db.session, claim, reason=_text(form, "reason"), actor=actor, now=clock.now()),
         done=_("The claim is escalated."),
         back=url_for("claims_staff.staff_claim", claim_id=claim.id),
-        render=lambda: _render_staff(claim, actor, escalate=form),
+        render=lambda: render_staff_claim(claim, actor, escalate=form),
     )
 
 
@@ -243,7 +257,31 @@ def decide(claim_id: int) -> Response | tuple[str, int]:
         ),
         done=_("The decision is recorded and both parties can see it."),
         back=url_for("claims_staff.staff_claim", claim_id=claim.id),
-        render=lambda: _render_staff(claim, actor, decision=form),
+        render=lambda: render_staff_claim(claim, actor, decision=form),
+    )
+
+
+@claims_staff.post("/<int:claim_id>/compensation")
+@login_required
+def compensate(claim_id: int) -> Response | tuple[str, int]:
+    """A supervisor compensates the buyer of the claim (paid at once by the platform)."""
+    actor, claim = _claim(GRANT_COMPENSATION, claim_id, for_update=True)
+    form = GrantForm(prefix="grant")
+    return _act(
+        form,
+        lambda: grant_by_staff(
+            db.session,
+            claim,
+            amount=form.amount.data,
+            form=form.form.data,
+            recoverable=form.recoverable.data,
+            reason=_text(form, "reason"),
+            actor=actor,
+            now=clock.now(),
+        ),
+        done=_("The buyer is compensated; the marketplace is told to pay."),
+        back=url_for("claims_staff.staff_claim", claim_id=claim.id),
+        render=lambda: render_staff_claim(claim, actor, grant=form),
     )
 
 
@@ -258,7 +296,7 @@ def note(claim_id: int) -> Response | tuple[str, int]:
         lambda: add_note(db.session, claim, message=_text(form, "message"), actor=actor, now=clock.now()),
         done=_("Note added."),
         back=url_for("claims_staff.staff_claim", claim_id=claim.id),
-        render=lambda: _render_staff(claim, actor, note=form),
+        render=lambda: render_staff_claim(claim, actor, note=form),
     )
 
 

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from marketplace.claims.models import Claim
 from marketplace.compensation import ledger
 from marketplace.compensation import signals as compensation_signals
 from marketplace.compensation.ledger import Account, Posting, debit_credit
@@ -31,7 +32,7 @@ from marketplace.compensation.models import (
 from marketplace.core.audit import AuditEntry, jsonable, record_audit, record_audit_many
 from marketplace.core.auth import Actor
 from marketplace.core.bulk import insert_returning, insert_rows
-from marketplace.core.errors import ValidationFailed
+from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.signals import Signal, publish
 from marketplace.notifications.models import Audience, OutboxMessage, OutboxStatus
 from marketplace.notifications.outbox import WEBHOOK_CHANNEL, Outgoing, enqueue
@@ -482,3 +483,55 @@ def void_compensation(
         now=now,
     )
     return compensation
+
+
+def grant_by_staff(
+    session: Session,
+    claim: Claim,
+    *,
+    amount: int | None,
+    form: CompensationForm | str,
+    recoverable: bool,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> Granted:
+    """A supervisor grants the buyer a compensation the policy did not (goodwill, or a case the rules miss).
+
+    One per claim: a second needs the first voided, so a double submission never pays twice.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_l("Say why the buyer is compensated."), field="reason")
+    try:
+        form = CompensationForm(form)
+    except ValueError:
+        raise ValidationFailed(_l("One of: points, coupon, cash."), field="form") from None
+    if amount is None or isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationFailed(_l("Give the amount in won, more than 0."), field="amount")
+    if amount > claim.order.amount:
+        raise ValidationFailed(_l("The amount cannot exceed the order amount."), field="amount")
+    granted = grant_compensations(
+        session,
+        [
+            GrantRequest(
+                key=grant_key(claim.id, "staff"),
+                buyer_id=claim.buyer_id,
+                seller_id=claim.seller_id,
+                order_id=claim.order_id,
+                claim_id=claim.id,
+                amount=amount,
+                form=form,
+                rule="staff",
+                policy_version=None,
+                recoverable=recoverable,
+                effective_at=now,
+                calculation={"method": "staff", "reason": reason, "by": actor.ref},
+            )
+        ],
+        actor=actor,
+        now=now,
+    )
+    if not granted:
+        raise Conflict(_l("Staff already compensated this claim; void that compensation first."), field="amount")
+    return granted[0]

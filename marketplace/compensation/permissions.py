@@ -12,6 +12,7 @@ SETTLEMENTS_WRITE = register_scope("settlements:write", "Confirm payouts to buye
 # Buyers see their own compensations and sellers those they are charged for (object-level checks narrow it).
 READ_COMPENSATION = define_permission("compensations.read", roles=EVERYONE, scopes=(COMPENSATIONS_READ,))
 VOID_COMPENSATION = define_permission("compensations.void", roles=SUPERVISORS)
+GRANT_COMPENSATION = define_permission("compensations.grant", roles=SUPERVISORS)
 READ_COMPENSATION_POLICY = define_permission("compensation_policy.read", roles=STAFF, scopes=(COMPENSATIONS_READ,))
 PUBLISH_COMPENSATION_POLICY = define_permission("compensation_policy.publish", roles=SUPERVISORS)
 # A seller sees its own deductions; staff and the marketplace's settlement system see every seller's.

@@ -31,8 +31,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from marketplace.claims.labels import TYPE_LABELS
 from marketplace.claims.models import SELLER_ANSWERED_TYPES, ClaimType
 from marketplace.compensation.models import CompensationForm
 from marketplace.core.money import annual_interest, percent_of
@@ -108,56 +110,91 @@ def _won(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_WON
 
 
-def validate_rule(rule: Any, prefix: str, *, percent_required: bool = True) -> dict[str, list[str]]:
+def validate_rule(rule: Any, prefix: str, *, percent_required: bool = True) -> dict[str, list[Any]]:
     """Problems with one rule, by dotted field name."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Any]] = {}
     if not isinstance(rule, Mapping):
-        return {prefix: ["A rule is an object with form, method and its amounts."]}
+        return {prefix: [_l("A rule is an object with form, method and its amounts.")]}
     for field in sorted(set(rule) - _RULE_FIELDS):
-        problems[f"{prefix}.{field}"] = ["Unknown field."]
+        problems[f"{prefix}.{field}"] = [_l("Unknown field.")]
     if rule.get("form") not in {form.value for form in CompensationForm}:
-        problems[f"{prefix}.form"] = ["One of: points, coupon, cash."]
+        problems[f"{prefix}.form"] = [_l("One of: points, coupon, cash.")]
     method = rule.get("method")
     if method not in METHODS:
-        problems[f"{prefix}.method"] = [f"One of: {', '.join(METHODS)}."]
+        problems[f"{prefix}.method"] = [_l("One of: %(values)s.", values=", ".join(METHODS))]
     if not isinstance(rule.get("recoverable"), bool):
-        problems[f"{prefix}.recoverable"] = ["true or false."]
+        problems[f"{prefix}.recoverable"] = [_l("true or false.")]
     if method in {"percent_of_order", "decision_amount"}:
         if (percent_required or "percent" in rule) and _decimal(rule.get("percent"), maximum=1000) is None:
-            problems[f"{prefix}.percent"] = ["A percentage from 0 to 1000 as a string, at most 2 decimals."]
+            problems[f"{prefix}.percent"] = [_l("A percentage from 0 to 1000 as a string, at most 2 decimals.")]
         for field in ("minimum", "cap"):
             if field in rule and rule[field] is not None and not _won(rule[field]):
-                problems[f"{prefix}.{field}"] = ["Whole won from 0 to 1,000,000,000."]
+                problems[f"{prefix}.{field}"] = [_l("Whole won from 0 to 1,000,000,000.")]
         minimum, cap = rule.get("minimum"), rule.get("cap")
         if _won(minimum) and _won(cap) and minimum > cap:
-            problems[f"{prefix}.minimum"] = ["The minimum cannot exceed the cap."]
+            problems[f"{prefix}.minimum"] = [_l("The minimum cannot exceed the cap.")]
     if method == "fixed" and not (_won(rule.get("amount")) and rule.get("amount") > 0):
-        problems[f"{prefix}.amount"] = ["Whole won from 1 to 1,000,000,000."]
+        problems[f"{prefix}.amount"] = [_l("Whole won from 1 to 1,000,000,000.")]
     if method == "delay_interest" and _decimal(rule.get("annual_percent"), maximum=100) is None:
-        problems[f"{prefix}.annual_percent"] = ["A yearly percentage from 0 to 100 as a string."]
+        problems[f"{prefix}.annual_percent"] = [_l("A yearly percentage from 0 to 100 as a string.")]
     return problems
 
 
-def validate_compensation(document: Mapping[str, Any]) -> dict[str, list[str]]:
+def validate_compensation(document: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Problems with a candidate compensation policy document, by field."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Any]] = {}
     for field in sorted(set(document) - {"rules"}):
-        problems[field] = ["Unknown field."]
+        problems[field] = [_l("Unknown field.")]
     rules = document.get("rules")
     if not isinstance(rules, Mapping):
-        return {**problems, "rules": ["An object of rules keyed by '<claim type>.<outcome>'."]}
+        return {**problems, "rules": [_l("An object of rules keyed by '<claim type>.<outcome>'.")]}
     known = {f"{claim_type.value}.{outcome}" for claim_type in SELLER_ANSWERED_TYPES for outcome in OUTCOMES}
     for key, rule in rules.items():
         if key not in known:
             problems[f"rules.{key}"] = [
-                "Unknown rule: '<claim type>.<outcome>' with outcome one of " + ", ".join(OUTCOMES)
+                _l(
+                    "Unknown rule: '<claim type>.<outcome>' with outcome one of %(outcomes)s.",
+                    outcomes=", ".join(OUTCOMES),
+                )
             ]
         elif rule is not None:
             problems.update(validate_rule(rule, f"rules.{key}"))
     return problems
 
 
-register_policy(COMPENSATION, DEFAULT_COMPENSATION, validate_compensation)
+OUTCOME_LABELS = {
+    "seller_silent": _l("seller silent past its deadline"),
+    "for_buyer": _l("decided for the buyer"),
+    "partial": _l("decided partly for the buyer"),
+    "refund_late": _l("refund made late"),
+}
+_FIELD_LABELS = {
+    "form": _l("form (points, coupon, cash)"),
+    "method": _l("method"),
+    "percent": _l("percent"),
+    "minimum": _l("minimum (won)"),
+    "cap": _l("cap (won)"),
+    "amount": _l("amount (won)"),
+    "annual_percent": _l("yearly interest, percent"),
+    "recoverable": _l("recovered from the seller"),
+}
+
+
+def _labels() -> dict[str, Any]:
+    labels: dict[str, Any] = {}
+    for claim_type in SELLER_ANSWERED_TYPES:
+        for outcome, outcome_label in OUTCOME_LABELS.items():
+            for field, field_label in _FIELD_LABELS.items():
+                labels[f"rules.{claim_type.value}.{outcome}.{field}"] = _l(
+                    "%(type)s, %(outcome)s: %(field)s",
+                    type=TYPE_LABELS[claim_type],
+                    outcome=outcome_label,
+                    field=field_label,
+                )
+    return labels
+
+
+register_policy(COMPENSATION, DEFAULT_COMPENSATION, validate_compensation, title=_l("Compensation"), labels=_labels())
 
 
 @dataclass(frozen=True, slots=True)

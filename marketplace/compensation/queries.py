@@ -17,7 +17,7 @@ from marketplace.compensation.models import Compensation, Recovery, RecoveryStat
 from marketplace.core.auth import Actor
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.permissions import visible_to
-from marketplace.core.policies import policy_history
+from marketplace.core.policies import builtin_policy, policy_history
 from marketplace.core.queries import business_calendar
 from marketplace.orders.models import Order
 from marketplace.sellers.models import Seller
@@ -177,8 +177,6 @@ def open_recoveries(session: Session, seller_ids: Sequence[int], *, before: date
 
 def compensation_history(session: Session) -> list[Any]:
     """Every published compensation policy version, newest first, ending with the built-in default."""
-    from marketplace.compensation.policy import COMPENSATION, DEFAULT_COMPENSATION
-    from marketplace.core.models import PolicyVersion
+    from marketplace.compensation.policy import COMPENSATION
 
-    builtin = PolicyVersion(name=COMPENSATION, version=0, document=dict(DEFAULT_COMPENSATION), note="built-in default")
-    return [*policy_history(session, COMPENSATION), builtin]
+    return [*policy_history(session, COMPENSATION), builtin_policy(COMPENSATION)]

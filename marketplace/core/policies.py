@@ -73,15 +73,15 @@ def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """The nested document of {"a.b": value}."""
+def unflatten(flat: Mapping[str, Any], like: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The document shaped as ``like`` with the leaves of ``flat`` ({"a.b": value}); keys may contain dots."""
     document: dict[str, Any] = {}
-    for path, value in flat.items():
-        node = document
-        *parents, leaf = path.split(".")
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
+    for key, value in like.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            document[key] = unflatten(flat, value, f"{path}.")
+        else:
+            document[key] = flat.get(path, value)
     return document
 
 

@@ -127,6 +127,11 @@ def policy(name: str) -> str:
 def _parse(raw: str, like: Any) -> Any:
     """A typed field back in the type of the value it replaces (whole numbers stay whole)."""
     raw = raw.strip()
+    if raw == "":
+        # An empty field is "none" (no cap, no minimum); the validator says where that is not allowed.
+        return "" if isinstance(like, str) else None
+    if like is None:
+        return int(raw) if raw.lstrip("-").isdigit() else raw
     if isinstance(like, bool):
         return raw in ("on", "true", "1")
     if isinstance(like, int):
@@ -148,7 +153,8 @@ def publish(name: str) -> Response | tuple[str, int]:
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
-    fields = flatten(current_policy(db.session, name).document)
+    document = current_policy(db.session, name).document
+    fields = flatten(document)
     values = {
         path: _parse(request.form.get(f"field:{path}", ""), like)
         if not isinstance(like, bool)
@@ -157,7 +163,8 @@ def publish(name: str) -> Response | tuple[str, int]:
     }
     note = request.form.get("note", "").strip()[:500]
     try:
-        version = publish_policy(db.session, name, unflatten(values), note=note, actor=actor, now=clock.now())
+        candidate = unflatten(values, document)
+        version = publish_policy(db.session, name, candidate, note=note, actor=actor, now=clock.now())
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         errors = {path: [str(message) for message in messages] for path, messages in exc.errors.items()}
