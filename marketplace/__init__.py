@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.core.views import core_staff
     from marketplace.extensions import api, csrf
     from marketplace.incidents.api import blp as incidents_api
+    from marketplace.incidents.views import incidents_staff
     from marketplace.orders.api import blp as orders_api
     from marketplace.web.views import auth_web, home_web
 
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
         compensation_staff,
         compensation_seller,
         compensation_buyer,
+        incidents_staff,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api):

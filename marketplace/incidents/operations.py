@@ -61,9 +61,9 @@ def validate_incident_rule(rule: Mapping[str, Any], *, platform_at_fault: bool) 
     rule = {"recoverable": not platform_at_fault, **rule}
     problems = validate_rule(rule, "rule")
     if rule.get("method") not in _INCIDENT_METHODS and "rule.method" not in problems:
-        problems["rule.method"] = ["One of: percent_of_order, fixed."]
+        problems["rule.method"] = [_l("One of: %(values)s.", values="percent_of_order, fixed")]
     if platform_at_fault and rule.get("recoverable") is True:
-        problems["rule.recoverable"] = ["The platform's own fault is never recovered from sellers."]
+        problems["rule.recoverable"] = [_l("The platform's own fault is never recovered from sellers.")]
     if problems:
         first = sorted(problems)[0]
         raise ValidationFailed(problems[first][0], field=first, errors=problems)

@@ -31,3 +31,32 @@
   update();
   window.setInterval(update, 30000);
 }());
+
+// Live progress of a running mass incident: poll its progress (the API, with this session) until it completes.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-progress-url]");
+  if (!box) { return; }
+  var url = box.getAttribute("data-progress-url");
+  var number = new Intl.NumberFormat(document.documentElement.lang || "ko");
+  function set(name, value) {
+    var element = box.querySelector('[data-field="' + name + '"]');
+    if (element) { element.textContent = value; }
+  }
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (progress) {
+        if (!progress) { return; }
+        set("processed_orders", number.format(progress.processed_orders));
+        set("selected_orders", number.format(progress.selected_orders));
+        set("percent", progress.percent);
+        set("orders_per_second", progress.orders_per_second === null ? "—" : progress.orders_per_second);
+        set("eta_seconds", progress.eta_seconds === null ? "—" : progress.eta_seconds);
+        var bar = box.querySelector("progress");
+        if (bar) { bar.value = progress.percent; }
+        if (progress.status === "running") { window.setTimeout(poll, 2000); } else { window.location.reload(); }
+      });
+  }
+  window.setTimeout(poll, 2000);
+}());

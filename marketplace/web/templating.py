@@ -109,6 +109,7 @@ NAV_LINKS: dict[str, list[tuple[str, object, Permission | None]]] = {
     "staff": [
         ("home_web.home", _l("Overview"), None),
         ("claims_staff.queue", _l("Claim queue"), None),
+        ("incidents_staff.incidents", _l("Incidents"), None),
         ("compensation_staff.all_deductions", _l("Deductions"), None),
         ("core_staff.policies", _l("Policies"), None),
         ("core_staff.audit_log", _l("Audit log"), READ_AUDIT),

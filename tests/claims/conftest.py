@@ -25,7 +25,7 @@ def make_order(session: Session, make_seller, make_buyer) -> Any:
             seller=seller or make_seller(),
             buyer=buyer or make_buyer(),
             amount=amount,
-            items=[{"sku": "SKU-1", "name": "상품", "quantity": 1}],
+            items=kwargs.pop("items", [{"sku": "SKU-1", "name": "상품", "quantity": 1}]),
             paid_at=paid_at or START - timedelta(hours=1),
             actor=SETUP,
             now=START,
