@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.claims.models import Claim
-from marketplace.compensation.models import Compensation, Recovery, RecoveryStatus
+from marketplace.compensation.models import Compensation, CompensationStatus, Recovery, RecoveryStatus
 from marketplace.core.auth import Actor
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.permissions import visible_to
@@ -180,3 +180,24 @@ def compensation_history(session: Session) -> list[Any]:
     from marketplace.compensation.policy import COMPENSATION
 
     return [*policy_history(session, COMPENSATION), builtin_policy(COMPENSATION)]
+
+
+def month_totals(session: Session, start: datetime, end: datetime, period: str) -> dict[str, int]:
+    """For the dashboard: compensation granted in [start, end), what of it is owed by sellers, what was deducted."""
+    compensations, recoveries = Compensation.__table__, Recovery.__table__
+    granted, recoverable = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(compensations.c.amount), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((compensations.c.recoverable, compensations.c.amount), else_=0)), 0),
+        ).where(
+            compensations.c.granted_at >= start,
+            compensations.c.granted_at < end,
+            compensations.c.status != CompensationStatus.VOIDED.value,
+        )
+    ).one()
+    deducted = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(recoveries.c.amount), 0)).where(
+            recoveries.c.status == RecoveryStatus.DEDUCTED.value, recoveries.c.deducted_period == period
+        )
+    )
+    return {"granted": int(granted), "recoverable": int(recoverable), "deducted": int(deducted or 0)}

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from marketplace.claims import queries as claim_queries
+from marketplace.compensation import queries as compensation_queries
 from marketplace.core import clock
 from marketplace.core import queries as core_queries
 from marketplace.core.errors import Unauthorized
@@ -111,7 +112,9 @@ def _dashboard() -> str:
     """The staff dashboard: the platform's size, open claims by time to breach, today's breaches."""
     now = clock.now()
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    today = datetime.combine(now.astimezone(zone).date(), time.min, zone)
+    local = now.astimezone(zone)
+    today = datetime.combine(local.date(), time.min, zone)
+    month_start = datetime.combine(local.date().replace(day=1), time.min, zone)
     buyers, orders = order_queries.count_buyers_and_orders(db.session)
     records, _total = core_queries.recent_audit_records(db.session, limit=10)
     return render_template(
@@ -121,5 +124,6 @@ def _dashboard() -> str:
         orders=orders,
         buckets=claim_queries.open_claims_by_time_to_breach(db.session, now=now),
         breaches=claim_queries.breaches_between(db.session, today, now),
+        money=compensation_queries.month_totals(db.session, month_start, now, local.strftime("%Y-%m")),
         records=records,
     )

@@ -120,3 +120,15 @@ def test_supervisor_voids_a_grant_and_the_seller_is_no_longer_charged(
     assert session.get(Compensation, grant.id).status is CompensationStatus.VOIDED
     page = client.get("/staff/deductions?period=2026-10").get_data(as_text=True)
     assert "19,450원" not in page
+
+
+def test_dashboard_shows_compensation_paid_and_owed_this_month(
+    app: Flask, post_events: Any, session: Session, make_user: Any, clock: Any
+) -> None:
+    """The Gmarket grant (granted 2026-10-01) counts as paid this month and owed by the seller."""
+    _story(post_events, session)
+    clock.set(datetime(2026, 10, 2, 9, 0, tzinfo=KST))
+    page = _browser(app, make_user("agent")).get("/").get_data(as_text=True)
+    assert "이번 달 보상" in page
+    assert "구매자에게 지급</th><td>19,450원" in page and "판매자 부담분</th><td>19,450원" in page
+    assert "정산에서 회수</th><td>0원" in page
