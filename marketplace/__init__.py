@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_security(app)
     register_commands(app)
     return app
 
@@ -96,6 +97,13 @@ def register_blueprints(app: Flask) -> None:
 def register_error_handlers(app: Flask) -> None:
     """problem+json for the API, pages for people."""
     from marketplace.web.errors import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response."""
+    from marketplace.web.security import register
 
     register(app)
 
