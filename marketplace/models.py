@@ -2,7 +2,7 @@
 
 from marketplace.claims.models import Claim, ClaimEvent, Evidence
 from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, PolicyVersion, User
-from marketplace.notifications.models import OutboxMessage
+from marketplace.notifications.models import DeliveryFailure, OutboxMessage
 from marketplace.orders.models import Buyer, Order
 from marketplace.sellers.models import Seller
 
@@ -12,6 +12,7 @@ __all__ = [
     "Buyer",
     "Claim",
     "ClaimEvent",
+    "DeliveryFailure",
     "Evidence",
     "Order",
     "OutboxMessage",
