@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from marketplace.core.audit import jsonable
 from marketplace.notifications.models import Audience, OutboxMessage, OutboxStatus
 
 WEBHOOK_CHANNEL = "webhook"
+
+outbox = OutboxMessage.__table__
+
+# PostgreSQL: one INSERT … SELECT FROM unnest(arrays) for the whole list, whatever its length (a mass incident
+# writes 200,000 notices at once); the arrays travel as single parameters, so the statement stays one round trip.
+_PG_INSERT = sa.text(
+    """
+    INSERT INTO outbox_messages (dedupe_key, topic, audience, recipient_id, channel, language, address, payload,
+                                 status, attempts, created_at, next_attempt_at)
+    SELECT k, t, a, r, c, l, ad, CAST(p AS JSONB), :status, 0, :now, :now
+    FROM unnest(CAST(:keys AS TEXT[]), CAST(:topics AS TEXT[]), CAST(:audiences AS TEXT[]),
+                CAST(:recipients AS BIGINT[]), CAST(:channels AS TEXT[]), CAST(:languages AS TEXT[]),
+                CAST(:addresses AS TEXT[]), CAST(:payloads AS TEXT[])) AS u(k, t, a, r, c, l, ad, p)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    """
+).bindparams(sa.bindparam("now", type_=OutboxMessage.created_at.type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,32 +50,7 @@ class Outgoing:
 
 def enqueue(session: Session, messages: Iterable[Outgoing], *, now: datetime) -> int:
     """Write ``messages`` as pending; a dedupe key already used is skipped. Returns how many were new."""
-    rows = [
-        {
-            "dedupe_key": message.dedupe_key,
-            "topic": message.topic,
-            "audience": message.audience.value,
-            "recipient_id": message.recipient_id,
-            "channel": message.channel,
-            "language": message.language,
-            "address": message.address,
-            "payload": jsonable(message.payload),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        for message in messages
-    ]
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = OutboxMessage.__table__
-    result = session.execute(
-        insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id), rows
-    )
-    return len(result.all())
+    return insert_messages(session, [_row(message) for message in messages], now=now)
 
 
 def enqueue_webhook(session: Session, topic: str, body: dict[str, Any], *, dedupe_key: str, now: datetime) -> int:
@@ -73,8 +66,59 @@ def enqueue_webhook(session: Session, topic: str, body: dict[str, Any], *, dedup
                 topic=topic,
                 audience=Audience.MARKETPLACE,
                 channel=WEBHOOK_CHANNEL,
-                payload={"topic": topic, "id": dedupe_key, "data": body},
+                payload=webhook_body(topic, dedupe_key, body),
             )
         ],
         now=now,
     )
+
+
+def webhook_body(topic: str, dedupe_key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON a webhook carries: its topic, its id (the dedupe key, the same on every resend) and the data."""
+    return {"topic": topic, "id": dedupe_key, "data": data}
+
+
+def _row(message: Outgoing) -> dict[str, Any]:
+    return {
+        "dedupe_key": message.dedupe_key,
+        "topic": message.topic,
+        "audience": message.audience.value,
+        "recipient_id": message.recipient_id,
+        "channel": message.channel,
+        "language": message.language,
+        "address": message.address,
+        "payload": jsonable(message.payload),
+    }
+
+
+def insert_messages(session: Session, rows: Sequence[dict[str, Any]], *, now: datetime) -> int:
+    """Insert pending messages (dicts of the columns ``_row`` gives, payloads already JSON-safe), skipping used
+    dedupe keys, in one statement; returns how many were new."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        result = session.execute(
+            _PG_INSERT,
+            {
+                "status": OutboxStatus.PENDING.value,
+                "now": now,
+                "keys": [row["dedupe_key"] for row in rows],
+                "topics": [row["topic"] for row in rows],
+                "audiences": [row["audience"] for row in rows],
+                "recipients": [row["recipient_id"] for row in rows],
+                "channels": [row["channel"] for row in rows],
+                "languages": [row["language"] for row in rows],
+                "addresses": [row["address"] for row in rows],
+                "payloads": [json.dumps(row["payload"], ensure_ascii=False) for row in rows],
+            },
+        )
+        return result.rowcount
+    values = [
+        {**row, "status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": now, "next_attempt_at": now}
+        for row in rows
+    ]
+    result = session.execute(
+        sqlite.insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key]).returning(outbox.c.id),
+        values,
+    )
+    return len(result.all())
