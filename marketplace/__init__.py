@@ -60,11 +60,14 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.claims.api import blp as claims_api
     from marketplace.core.api import blp as core_api
     from marketplace.extensions import api, csrf
+    from marketplace.notifications.views import notifications_inbox, notifications_staff
     from marketplace.orders.api import blp as orders_api
     from marketplace.web.views import auth_web, home_web
 
     app.register_blueprint(auth_web)
     app.register_blueprint(home_web)
+    app.register_blueprint(notifications_staff)
+    app.register_blueprint(notifications_inbox)
     for blueprint in (core_api, orders_api, claims_api):
         # The API authenticates with Bearer keys; session callers are CSRF-checked in api_actor().
         csrf.exempt(blueprint)
