@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.claims.conftest import make_order  # noqa: F401 - a fixture shared with the claims tests
-
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,6 +14,7 @@ from marketplace.notifications.models import Audience
 from marketplace.notifications.outbox import Outgoing, enqueue
 from marketplace.notifications.relay import RelayResult, run_relay
 from marketplace.notifications.settings import NotifySettings
+from tests.claims.conftest import make_order  # noqa: F401 - a fixture shared with the claims tests
 from tests.conftest import START
 from tests.notifications.samples import SAMPLES
 

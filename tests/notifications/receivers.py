@@ -80,7 +80,7 @@ def webhook_receiver(secret: str, *, now: Callable[[], float], path: str = "/hoo
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status = receiver.handle(self.path, dict(self.headers.items()), raw, id(self.connection))
             answer = b"ok" if status < 300 else b"no"
@@ -111,7 +111,7 @@ class MailSink:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """Keep the message as parsed by the standard library."""
         parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))

@@ -186,7 +186,7 @@ def test_crash_between_send_and_record_resends_after_the_lease_with_the_same_id(
     key = write_notice(session, BUYER_OPENED, channel="gateway")
     settings = NotifySettings(lease_seconds=600)
     recorder = Recorder()
-    lease, batch = relay_module.take_batch(session, now=START, settings=settings)
+    _lease, batch = relay_module.take_batch(session, now=START, settings=settings)
     session.commit()
     for delivery in batch:
         recorder.send(delivery, now=START)
