@@ -137,7 +137,7 @@ def smtp_server(*, username: str | None = None, password: str | None = None) -> 
                 username.encode(),
                 (password or "").encode(),
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         options = {"authenticator": authenticate, "auth_require_tls": False, "auth_required": True}
     port = free_port()
