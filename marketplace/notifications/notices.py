@@ -158,8 +158,9 @@ def write_notices(
         payload = _plain(signal.data)
         payload["at"] = signal.at.isoformat()
         payload["recipient_name"] = recipient.name
-        if "order_external_id" not in payload and signal.data.get("order_id") is not None:
-            payload["order_external_id"] = order_numbers.get(signal.data["order_id"])
+        if "order_external_id" not in payload:
+            # The number the buyer and seller know the order by, when the signal names an order.
+            payload["order_external_id"] = order_numbers.get(signal.data.get("order_id"))
         rows[key] = {
             "dedupe_key": key,
             "topic": signal.name,
