@@ -10,7 +10,8 @@ three things from the payload:
 
 The per-language layouts turn these into the plain-text and the HTML part of an e-mail (``_text.jinja``,
 ``_email.jinja``); the inbox page shows the same paragraphs and facts. Money is in won and times in Asia/Seoul,
-through the ``won`` and ``local`` filters and the ``when`` / ``day`` macros of each language's ``_macros.jinja``.
+through the ``won``, ``when`` and ``day`` filters; the names of claim types, remedies, stages and the like are in
+each language's ``_macros.jinja``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 
 from marketplace.core.money import format_won
@@ -56,10 +58,56 @@ def _won(context: Any, amount: int | None) -> str:
     return format_won(int(amount), context["language"])
 
 
-@pass_context
-def _local(context: Any, value: str | datetime) -> datetime:
+# Weekday and month names from the CLDR data Babel ships; the order of the parts is each language's own.
+_WEEKDAYS = {
+    language: [Locale.parse(language).days["format"]["abbreviated"][day] for day in range(7)] for language in LANGUAGES
+}
+_MONTHS = {
+    language: [Locale.parse(language).months["format"]["abbreviated"][month] for month in range(1, 13)]
+    for language in LANGUAGES
+}
+_DAY_FORMATS = {"ko": "{year}년 {month}월 {day}일({weekday})", "en": "{weekday} {day} {month_name} {year}"}
+_TIME_FORMATS = {"ko": "{date} {hour:02d}:{minute:02d}", "en": "{date}, {hour:02d}:{minute:02d} {zone}"}
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _localize(context: Any, value: str | datetime) -> datetime:
     instant = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return instant.astimezone(ZoneInfo(context["timezone"]))
+    return instant.astimezone(_zone(context["timezone"]))
+
+
+def _day_text(language: str, local: datetime) -> str:
+    return _DAY_FORMATS[language].format(
+        year=local.year,
+        month=local.month,
+        day=local.day,
+        weekday=_WEEKDAYS[language][local.weekday()],
+        month_name=_MONTHS[language][local.month - 1],
+    )
+
+
+@pass_context
+def _day(context: Any, value: str | datetime | None) -> str:
+    """A date in the reader's language, in business time: 2026년 9월 25일(금) / Fri 25 Sep 2026."""
+    if not value:
+        return ""
+    return _day_text(context["language"], _localize(context, value))
+
+
+@pass_context
+def _when(context: Any, value: str | datetime | None) -> str:
+    """A moment in the reader's language, in business time: 2026년 9월 25일(금) 23:59 / Fri 25 Sep 2026, 23:59 KST."""
+    if not value:
+        return ""
+    language = context["language"]
+    local = _localize(context, value)
+    return _TIME_FORMATS[language].format(
+        date=_day_text(language, local), hour=local.hour, minute=local.minute, zone=local.tzname()
+    )
 
 
 @cache
@@ -71,8 +119,10 @@ def _environment(html: bool) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: no file system check on every render.
+        auto_reload=False,
     )
-    environment.filters.update(won=_won, local=_local)
+    environment.filters.update(won=_won, when=_when, day=_day)
     return environment
 
 

@@ -79,6 +79,9 @@ def webhook_receiver(secret: str, *, now: Callable[[], float], path: str = "/hoo
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the second until the
+        # client's delayed ACK (40 ms), and a kept-alive connection crawls.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
