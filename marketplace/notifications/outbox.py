@@ -33,6 +33,8 @@ _PG_INSERT = sa.text(
     ON CONFLICT (dedupe_key) DO NOTHING
     """
 ).bindparams(sa.bindparam("now", type_=OutboxMessage.created_at.type))
+# Rows per statement: one document of 200,000 notices (~200 MB) took twice as long per row as chunks of 10,000.
+_PG_CHUNK = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +96,18 @@ def _row(message: Outgoing) -> dict[str, Any]:
 
 def insert_messages(session: Session, rows: Sequence[dict[str, Any]], *, now: datetime) -> int:
     """Insert pending messages (dicts of the columns ``_row`` gives, payloads already JSON-safe), skipping used
-    dedupe keys, in one statement; returns how many were new."""
+    dedupe keys, in one statement per 10,000; returns how many were new."""
     if not rows:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        result = session.execute(
-            _PG_INSERT,
-            {"status": OutboxStatus.PENDING.value, "now": now, "rows": json.dumps(rows, ensure_ascii=False)},
-        )
-        return result.rowcount
+        written = 0
+        for start in range(0, len(rows), _PG_CHUNK):
+            chunk = rows[start : start + _PG_CHUNK]
+            written += session.execute(
+                _PG_INSERT,
+                {"status": OutboxStatus.PENDING.value, "now": now, "rows": json.dumps(chunk, ensure_ascii=False)},
+            ).rowcount
+        return written
     values = [
         {**row, "status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": now, "next_attempt_at": now}
         for row in rows
