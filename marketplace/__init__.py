@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.extensions import api, csrf
     from marketplace.incidents.api import blp as incidents_api
     from marketplace.incidents.views import incidents_staff
+    from marketplace.notifications.views import notifications_inbox, notifications_staff
     from marketplace.orders.api import blp as orders_api
     from marketplace.web.views import auth_web, home_web
 
@@ -81,6 +82,8 @@ def register_blueprints(app: Flask) -> None:
         compensation_seller,
         compensation_buyer,
         incidents_staff,
+        notifications_staff,
+        notifications_inbox,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api):

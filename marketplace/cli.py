@@ -22,6 +22,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.models import Role
 from marketplace.extensions import db
 from marketplace.incidents.cli import incidents_cli
+from marketplace.notifications.cli import notifications_cli
 from marketplace.orders.cli import orders_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -311,7 +312,7 @@ def _serve(app: Flask, host: str, port: int, *, scheduler: bool) -> None:
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app.cli``."""
-    for group in (db_cli, calendar_cli, users_cli, api_keys_cli, audit_cli, jobs_cli, orders_cli):
+    for group in (db_cli, calendar_cli, users_cli, api_keys_cli, audit_cli, jobs_cli, orders_cli, notifications_cli):
         app.cli.add_command(group)
     for group in (ledger_cli, settlements_cli, incidents_cli):
         app.cli.add_command(group)

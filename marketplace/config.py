@@ -99,11 +99,81 @@ def load_config(instance_path: str | os.PathLike[str], overrides: Mapping[str, A
         "EVIDENCE_DIR": setting("EVIDENCE_DIR") or str(instance / "evidence"),
         "EVIDENCE_MAX_BYTES": int(setting("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)),
         "JSON_SORT_KEYS": False,
+        **_notification_settings(setting),
     }
     # Anything else given explicitly (TESTING, SERVER_NAME, …) passes straight through to Flask.
     for key, value in overrides.items():
         if key not in config or key in {"TESTING", "SERVER_NAME", "PREFERRED_URL_SCHEME"}:
             config[key] = value
+    return config
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+NOTICE_CHANNELS = ("email", "gateway")
+
+
+def _notification_settings(setting: Callable[..., Any]) -> dict[str, Any]:
+    """The relay, its channels and the routing of notices (README: Notifications)."""
+
+    def whole(name: str, default: int, minimum: int) -> int:
+        raw = setting(name, default)
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} must be a whole number, got {raw!r}.") from None
+        if value < minimum:
+            raise ConfigurationError(f"{name} must be at least {minimum}, got {value}.")
+        return value
+
+    def channels(name: str) -> tuple[str, ...]:
+        raw = setting(name, "email,gateway")
+        names = tuple(part.strip() for part in str(raw).split(",") if part.strip())
+        unknown = sorted(set(names) - set(NOTICE_CHANNELS))
+        if unknown:
+            raise ConfigurationError(f"{name} lists unknown channels {unknown}; use {', '.join(NOTICE_CHANNELS)}.")
+        return names
+
+    security = str(setting("SMTP_SECURITY", "starttls")).strip().lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigurationError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}.")
+    smtp_host = setting("SMTP_HOST") or ""
+    config: dict[str, Any] = {
+        "SMTP_HOST": smtp_host,
+        "SMTP_PORT": whole("SMTP_PORT", 465 if security == "tls" else 587, 1),
+        "SMTP_SECURITY": security,
+        "SMTP_USERNAME": setting("SMTP_USERNAME") or "",
+        "SMTP_PASSWORD": setting("SMTP_PASSWORD") or "",
+        "SMTP_FROM": setting("SMTP_FROM") or "no-reply@localhost",
+        "NOTIFY_GATEWAY_URL": setting("NOTIFY_GATEWAY_URL") or "",
+        "NOTIFY_GATEWAY_SECRET": setting("NOTIFY_GATEWAY_SECRET") or "",
+        "NOTIFY_WEBHOOK_URL": setting("NOTIFY_WEBHOOK_URL") or "",
+        "NOTIFY_WEBHOOK_SECRET": setting("NOTIFY_WEBHOOK_SECRET") or "",
+        "NOTIFY_BUYER_CHANNELS": channels("NOTIFY_BUYER_CHANNELS"),
+        "NOTIFY_SELLER_CHANNELS": channels("NOTIFY_SELLER_CHANNELS"),
+        "NOTIFY_PUBLIC_URL": str(setting("NOTIFY_PUBLIC_URL") or "").rstrip("/"),
+        "NOTIFY_MAX_ATTEMPTS": whole("NOTIFY_MAX_ATTEMPTS", 10, 1),
+        "NOTIFY_BACKOFF_SECONDS": whole("NOTIFY_BACKOFF_SECONDS", 60, 1),
+        "NOTIFY_BACKOFF_MAX_SECONDS": whole("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600, 1),
+        "NOTIFY_BATCH_SIZE": whole("NOTIFY_BATCH_SIZE", 200, 1),
+        "NOTIFY_CONCURRENCY": whole("NOTIFY_CONCURRENCY", 8, 1),
+        "NOTIFY_TIMEOUT_SECONDS": whole("NOTIFY_TIMEOUT_SECONDS", 10, 1),
+        "NOTIFY_LEASE_SECONDS": whole("NOTIFY_LEASE_SECONDS", 600, 1),
+    }
+    for url, secret in (
+        ("NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_SECRET"),
+        ("NOTIFY_WEBHOOK_URL", "NOTIFY_WEBHOOK_SECRET"),
+    ):
+        if config[url] and not config[secret]:
+            raise ConfigurationError(f"{secret} must be set when {url} is: receivers verify the signature with it.")
+        if config[url] and not str(config[url]).startswith(("http://", "https://")):
+            raise ConfigurationError(f"{url} must be an http:// or https:// URL, got {config[url]!r}.")
+    # A relay must finish a batch before its lease on it runs out, or another relay sends the batch again.
+    worst_batch = -(-config["NOTIFY_BATCH_SIZE"] // config["NOTIFY_CONCURRENCY"]) * config["NOTIFY_TIMEOUT_SECONDS"]
+    if config["NOTIFY_LEASE_SECONDS"] <= worst_batch:
+        raise ConfigurationError(
+            f"NOTIFY_LEASE_SECONDS ({config['NOTIFY_LEASE_SECONDS']}) must exceed the longest a batch can take "
+            f"(NOTIFY_BATCH_SIZE / NOTIFY_CONCURRENCY x NOTIFY_TIMEOUT_SECONDS = {worst_batch}s)."
+        )
     return config
 
 

@@ -11,7 +11,7 @@ from marketplace.compensation.models import (
 )
 from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, PolicyVersion, User
 from marketplace.incidents.models import Incident, IncidentOrder
-from marketplace.notifications.models import OutboxMessage
+from marketplace.notifications.models import DeliveryFailure, OutboxMessage
 from marketplace.orders.models import Buyer, Order
 from marketplace.sellers.models import Seller
 
@@ -22,6 +22,7 @@ __all__ = [
     "Claim",
     "ClaimEvent",
     "Compensation",
+    "DeliveryFailure",
     "Evidence",
     "Incident",
     "IncidentOrder",

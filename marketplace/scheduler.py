@@ -26,7 +26,11 @@ from marketplace.core import clock
 log = logging.getLogger(__name__)
 
 # Domain modules whose import registers their jobs (each issue adds its ``jobs`` module here).
-JOB_MODULES: tuple[str, ...] = ("marketplace.claims.jobs", "marketplace.incidents.jobs")
+JOB_MODULES: tuple[str, ...] = (
+    "marketplace.claims.jobs",
+    "marketplace.incidents.jobs",
+    "marketplace.notifications.jobs",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,10 @@ from marketplace.core.auth import Actor
 
 # The modules whose import subscribes their handlers, in the order the handlers run for the same signal:
 # consequences first (violations, sanctions, compensation), then the notices that report them.
-SUBSCRIBER_MODULES: tuple[str, ...] = ("marketplace.compensation.subscribers",)
+SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "marketplace.compensation.subscribers",
+    "marketplace.notifications.subscribers",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +89,19 @@ def publish(session: Session, signals: Iterable[Signal], *, actor: Actor, now: d
     for signal in signals:
         by_name.setdefault(signal.name, []).append(signal)
     for name, group in by_name.items():
-        for handler in list(_HANDLERS.get(name, ())):
+        for handler in _ordered(name):
             handler(session, group, actor=actor, now=now)
+
+
+def _ordered(name: str) -> list[Handler]:
+    """The handlers of ``name`` in the order of SUBSCRIBER_MODULES (then of registration), whatever the order in
+    which their modules happened to be imported: consequences first, the notices that report them last."""
+    rank = {module: index for index, module in enumerate(SUBSCRIBER_MODULES)}
+    handlers = list(_HANDLERS.get(name, ()))
+    return sorted(handlers, key=lambda handler: rank.get(getattr(handler, "__module__", ""), len(rank)))
 
 
 def subscribers(name: str) -> list[Handler]:
     """The handlers of ``name``, in the order they run (for tests and documentation)."""
     load_subscribers()
-    return list(_HANDLERS.get(name, ()))
+    return _ordered(name)

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
+from marketplace.core.errors import IllegalTransition
 from marketplace.db import Base, BigIntPK, JSONDocument
 
 
@@ -77,3 +79,51 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Set while a relay holds the message between taking it and recording the outcome (see relay.py): the
+    # outcome is recorded only by the relay whose lease it still is.
+    lease: Mapped[str | None] = mapped_column(sa.String(32))
+
+    @property
+    def is_dead(self) -> bool:
+        """Out of attempts: only staff (or `marketplace notifications retry`) bring it back."""
+        return self.status is OutboxStatus.DEAD
+
+    def retry(self, *, now: datetime) -> None:
+        """Give a dead message a new round of attempts, due at once."""
+        if self.status is not OutboxStatus.DEAD:
+            raise IllegalTransition(
+                _l("Only a message that has run out of attempts can be retried."), current_status=self.status.value
+            )
+        self.status = OutboxStatus.PENDING
+        self.attempts = 0
+        self.next_attempt_at = now
+        self.lease = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the audit log records of a message."""
+        return {
+            "dedupe_key": self.dedupe_key,
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+        }
+
+
+class DeliveryFailure(Base):
+    """One failed attempt to deliver a message: when, which attempt, through which channel, and the error.
+
+    ``outbox_messages.last_error`` holds only the latest; this table keeps every one (a manual retry starts the
+    attempt count again, so the time tells the rounds apart).
+    """
+
+    __tablename__ = "outbox_delivery_failures"
+    __table_args__ = (sa.Index(None, "message_id", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_messages.id", ondelete="CASCADE"))
+    attempt: Mapped[int]
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    failed_at: Mapped[datetime]
+    error: Mapped[str] = mapped_column(sa.Text)
+    # A permanent failure (an address refused, a 4xx answer) dead-letters at once instead of retrying.
+    permanent: Mapped[bool] = mapped_column(default=False)

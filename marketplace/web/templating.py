@@ -111,18 +111,21 @@ NAV_LINKS: dict[str, list[tuple[str, object, Permission | None]]] = {
         ("claims_staff.queue", _l("Claim queue"), None),
         ("incidents_staff.incidents", _l("Incidents"), None),
         ("compensation_staff.all_deductions", _l("Deductions"), None),
+        ("notifications_staff.outbox", _l("Notifications"), None),
         ("core_staff.policies", _l("Policies"), None),
         ("core_staff.audit_log", _l("Audit log"), READ_AUDIT),
     ],
     "seller": [
         ("claims_seller.seller_claims", _l("Claims"), None),
         ("compensation_seller.deductions", _l("Deductions"), None),
+        ("notifications_inbox.inbox", _l("Inbox"), None),
         ("home_web.home", _l("Orders"), None),
     ],
     "buyer": [
         ("home_web.home", _l("My orders"), None),
         ("claims_buyer.buyer_claims", _l("My claims"), None),
         ("compensation_buyer.received", _l("My compensation"), None),
+        ("notifications_inbox.inbox", _l("Inbox"), None),
     ],
 }
 
