@@ -58,16 +58,17 @@ def seed(engine: sa.Engine, claims: int, due: int) -> None:
         connection.execute(
             sa.text(
                 """
+                -- (CAST: psycopg sends small numbers as smallint, and their sum may not fit one.)
                 INSERT INTO claims (type, status, order_id, seller_id, buyer_id, description, opened_at, opened_by,
                                     response_due_at, response_policy_version, resolved_at)
                 SELECT 'damaged',
-                       CASE WHEN o.id <= :due + :open_future THEN 'awaiting_seller'
+                       CASE WHEN o.id <= CAST(:due AS bigint) + :open_future THEN 'awaiting_seller'
                             WHEN o.id % 2 = 0 THEN 'resolved' ELSE 'closed' END,
                        o.id, o.seller_id, o.buyer_id, '', o.paid_at, 'bench',
                        CASE WHEN o.id <= :due THEN :deadline - (o.id % 30) * interval '1 day'
                             ELSE :deadline + (1 + o.id % 60) * interval '1 day' END,
                        0,
-                       CASE WHEN o.id > :due + :open_future THEN o.paid_at + interval '3 days' END
+                       CASE WHEN o.id > CAST(:due AS bigint) + :open_future THEN o.paid_at + interval '3 days' END
                 FROM orders o
                 """
             ),
