@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from marketplace.core.bulk import insert_rows
+from marketplace.core.bulk import canonical_json, insert_rows
 from marketplace.core.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -75,8 +74,18 @@ def jsonable(value: Any) -> Any:
 
 
 def record_hash(prev_hash: str, entry: AuditEntry) -> str:
-    """The hash that chains ``entry`` to the record before it."""
-    payload = json.dumps(
+    """The hash that chains ``entry`` to the record before it.
+
+    SHA-256 of the canonical JSON (``canonical_json``) of ``[prev_hash, occurred_at (UTC ISO 8601), actor, action,
+    entity_type, entity_id, before, after]``.
+    """
+    return _chained_hash(prev_hash, entry, canonical_json(entry.before), canonical_json(entry.after))
+
+
+def _chained_hash(prev_hash: str, entry: AuditEntry, before: str, after: str) -> str:
+    # The canonical JSON of a list is its items' canonical JSON joined by commas: the snapshots, encoded once for
+    # the row, are spliced in rather than encoded again.
+    head = canonical_json(
         [
             prev_hash,
             entry.occurred_at.astimezone(UTC).isoformat(),
@@ -84,14 +93,9 @@ def record_hash(prev_hash: str, entry: AuditEntry) -> str:
             entry.action,
             entry.entity_type,
             entry.entity_id,
-            entry.before,
-            entry.after,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        ]
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hashlib.sha256(f"{head[:-1]},{before},{after}]".encode()).hexdigest()
 
 
 def record_audit(
@@ -132,7 +136,8 @@ def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
     for entry in entries:
         if entry.occurred_at.tzinfo is None:
             raise ValueError("audit timestamps must be timezone-aware")
-        digest = record_hash(head, entry)
+        before, after = canonical_json(entry.before), canonical_json(entry.after)
+        digest = _chained_hash(head, entry, before, after)
         rows.append(
             {
                 "occurred_at": entry.occurred_at,
@@ -140,8 +145,8 @@ def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
                 "action": entry.action,
                 "entity_type": entry.entity_type,
                 "entity_id": entry.entity_id,
-                "before": entry.before,
-                "after": entry.after,
+                "before": before,
+                "after": after,
                 "prev_hash": head,
                 "hash": digest,
             }

@@ -1,0 +1,51 @@
+"""Bulk inserts: ids taken before a COPY, and JSON encoded once, store what a plain insert would."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from marketplace.core.bulk import allocate_ids, canonical_json, insert_rows
+from marketplace.orders.models import OrderEvent
+from marketplace.sellers.models import Seller
+from tests.conftest import START
+
+
+def _seller_row(pk: int | None, n: int) -> dict:
+    row = {"external_id": f"S-BULK-{n}", "name": f"판매자 {n}", "contact_email": None, "language": "ko"}
+    return {**({"id": pk} if pk is not None else {}), **row, "created_at": START}
+
+
+@pytest.mark.parametrize("count", [3, 60], ids=["executemany", "copy"])
+def test_allocated_ids_are_the_ones_stored_and_never_handed_out_again(session: Session, count: int) -> None:
+    """Rows inserted with the ids taken for them keep them; the next row the database numbers gets a new one."""
+    ids = allocate_ids(session, Seller.__table__, count)
+    assert ids == sorted(set(ids)) and len(ids) == count
+    insert_rows(session, Seller.__table__, [_seller_row(pk, n) for n, pk in enumerate(ids)])
+    session.execute(sa.insert(Seller.__table__).values(_seller_row(None, count)))
+    stored = dict(session.execute(sa.select(Seller.external_id, Seller.id)).tuples().all())
+    assert [stored[f"S-BULK-{n}"] for n in range(count)] == ids
+    assert stored[f"S-BULK-{count}"] > ids[-1]
+
+
+@pytest.mark.parametrize("count", [3, 60], ids=["executemany", "copy"])
+def test_encoded_json_is_stored_as_the_document(session: Session, count: int) -> None:
+    """A document handed over already encoded reads back as the document, never as a JSON string."""
+    documents = [{"b": [1, {"z": None, "a": '한글 \\ "따옴표"\n'}], "a": n} for n in range(count)]
+    rows = [
+        {
+            "event_id": f"E-BULK-{n}",
+            "type": "order.delivered",
+            "order_external_id": "O-BULK",
+            "occurred_at": START,
+            "received_at": START,
+            "payload": canonical_json(document),
+            "payload_hash": "0" * 64,
+            "api_key_id": None,
+        }
+        for n, document in enumerate(documents)
+    ]
+    insert_rows(session, OrderEvent.__table__, rows)
+    stored = session.scalars(sa.select(OrderEvent.payload).order_by(OrderEvent.id)).all()
+    assert stored == documents
