@@ -393,12 +393,14 @@ class Batch:
                 .execution_options(populate_existing=True)
             )
         }
-        for change in due:
-            order = orders[change.order_pk]
-            if change.opens_seller_cancellation:
-                claims.open_seller_cancellation_claim(self.session, order, actor=self.actor, now=self.now)
-            if change.refund_changed:
-                claims.record_refund(self.session, order, actor=self.actor, now=self.now)
+        claims.follow_order_changes(
+            self.session,
+            [orders[change.order_pk] for change in due],
+            cancelled_by_seller={change.order_pk for change in due if change.opens_seller_cancellation},
+            refunded={change.order_pk for change in due if change.refund_changed},
+            actor=self.actor,
+            now=self.now,
+        )
 
 
 def _party_row(
