@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,6 +12,15 @@ from marketplace.core.bulk import allocate_ids, canonical_json, insert_rows
 from marketplace.orders.models import OrderEvent
 from marketplace.sellers.models import Seller
 from tests.conftest import START
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "x", 12, 2.5, True, [], {"b": [1, {"z": None, "a": '한글 \\ "따옴표"\n'}], "a": -3, "": {}}],
+)
+def test_canonical_json_is_json_with_sorted_keys_and_no_blanks(value: object) -> None:
+    """The text hashes are taken of: what json.dumps gives with sorted keys, compact separators and UTF-8 kept."""
+    assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _seller_row(pk: int | None, n: int) -> dict:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from marketplace.claims.policy import SlaPolicy, current_sla
+from marketplace.claims.policy import current_sla
 from marketplace.core.audit import AuditEntry, record_audit_many
 from marketplace.core.auth import Actor, ActorKind
 from marketplace.core.bulk import allocate_ids, insert_rows
-from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed
-from marketplace.core.queries import load_calendar
+from marketplace.core.queries import business_calendar
 from marketplace.orders import queries
 from marketplace.orders.events.results import EventResult, EventStatus, IncomingEvent, conflict, receipt
 from marketplace.orders.models import (
@@ -278,16 +276,14 @@ class Batch:
     def _create_orders(
         self, orders: list[dict[str, Any]], seller_ids: dict[str, int], buyer_ids: dict[str, int]
     ) -> list[OrderChange]:
-        schedule = self._ship_by_schedule() if any(order["ship_by"] is None for order in orders) else None
+        ship_by_of = self._ship_by_rule() if any(order["ship_by"] is None for order in orders) else None
         rows = []
+        lifecycles = []
         for order, order_pk in zip(orders, allocate_ids(self.session, Order.__table__, len(orders)), strict=True):
             lifecycle = OrderLifecycle.of_paid_order(self.history[order["id"]])
             ship_by, policy_version = order["ship_by"], None
-            if ship_by is None and schedule is not None:
-                calendar, sla = schedule
-                # 전자상거래법 §15①: ship within the SLA's business days of payment unless agreed otherwise.
-                ship_by = calendar.add_business_days(order["paid_at"], sla.ship_by_business_days)
-                policy_version = sla.version
+            if ship_by is None and ship_by_of is not None:
+                ship_by, policy_version = ship_by_of(order["paid_at"])
             rows.append(
                 {
                     "id": order_pk,
@@ -304,11 +300,12 @@ class Batch:
                     **lifecycle.values(),
                 }
             )
+            lifecycles.append(lifecycle)
         insert_rows(self.session, Order.__table__, rows)
         changes = []
-        for row in rows:
+        for row, lifecycle in zip(rows, lifecycles, strict=True):
             self._audit("order.create", "order", row["id"], None, order_snapshot(row))
-            changes.append(OrderChange(row["id"], None, OrderLifecycle.from_values(row)))
+            changes.append(OrderChange(row["id"], None, lifecycle))
         return changes
 
     def _update_orders(self, touched: set[str]) -> list[OrderChange]:
@@ -356,9 +353,23 @@ class Batch:
             self._audit(f"{entity}.create", entity, row["id"], None, snapshot)
         return ids
 
-    def _ship_by_schedule(self) -> tuple[BusinessCalendar, SlaPolicy]:
-        # Loaded once per batch, and only when some payment did not come with a promised ship-by time.
-        return load_calendar(self.session, current_app.config["TIMEZONE"]), current_sla(self.session)
+    def _ship_by_rule(self) -> Callable[[datetime], tuple[datetime, int]]:
+        """The ship-by of a payment that came without one, and the SLA version it follows.
+
+        Read once per batch, and only when some payment did not come with a promised ship-by time. The deadline
+        depends on the payment's local date alone, so it is worked out once per date.
+        """
+        calendar, sla = business_calendar(self.session), current_sla(self.session)
+        by_date: dict[date, datetime] = {}
+
+        def ship_by(paid_at: datetime) -> tuple[datetime, int]:
+            day = calendar.local_date(paid_at)
+            if day not in by_date:
+                # 전자상거래법 §15①: ship within the SLA's business days of payment unless agreed otherwise.
+                by_date[day] = calendar.add_business_days(paid_at, sla.ship_by_business_days)
+            return by_date[day], sla.version
+
+        return ship_by
 
     def _audit(
         self, action: str, entity_type: str, entity_id: int, before: dict[str, Any] | None, after: dict[str, Any]
