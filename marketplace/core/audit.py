@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -79,23 +80,19 @@ def record_hash(prev_hash: str, entry: AuditEntry) -> str:
     SHA-256 of the canonical JSON (``canonical_json``) of ``[prev_hash, occurred_at (UTC ISO 8601), actor, action,
     entity_type, entity_id, before, after]``.
     """
-    return _chained_hash(prev_hash, entry, canonical_json(entry.before), canonical_json(entry.after))
+    at = entry.occurred_at.astimezone(UTC).isoformat()
+    return _chained_hash(prev_hash, at, entry, canonical_json(entry.before), canonical_json(entry.after))
 
 
-def _chained_hash(prev_hash: str, entry: AuditEntry, before: str, after: str) -> str:
+def _chained_hash(prev_hash: str, at: str, entry: AuditEntry, before: str, after: str) -> str:
     # The canonical JSON of a list is its items' canonical JSON joined by commas: the snapshots, encoded once for
-    # the row, are spliced in rather than encoded again.
-    head = canonical_json(
-        [
-            prev_hash,
-            entry.occurred_at.astimezone(UTC).isoformat(),
-            entry.actor,
-            entry.action,
-            entry.entity_type,
-            entry.entity_id,
-        ]
-    )
-    return hashlib.sha256(f"{head[:-1]},{before},{after}]".encode()).hexdigest()
+    # the row, are spliced in rather than encoded again, and the strings are encoded as json encodes them.
+    head = (prev_hash, at, entry.actor, entry.action, entry.entity_type, entry.entity_id)
+    if all(type(part) is str for part in head):
+        text = ",".join(map(encode_basestring, head))
+    else:
+        text = canonical_json(list(head))[1:-1]
+    return hashlib.sha256(f"[{text},{before},{after}]".encode()).hexdigest()
 
 
 def record_audit(
@@ -133,11 +130,15 @@ def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
         return 0
     head = _chain_head(session)
     rows = []
+    occurred_at, at = None, ""
     for entry in entries:
         if entry.occurred_at.tzinfo is None:
             raise ValueError("audit timestamps must be timezone-aware")
+        if entry.occurred_at is not occurred_at:
+            # A batch's records mostly share one time: spelled once.
+            occurred_at, at = entry.occurred_at, entry.occurred_at.astimezone(UTC).isoformat()
         before, after = canonical_json(entry.before), canonical_json(entry.after)
-        digest = _chained_hash(head, entry, before, after)
+        digest = _chained_hash(head, at, entry, before, after)
         rows.append(
             {
                 "occurred_at": entry.occurred_at,

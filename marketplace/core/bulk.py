@@ -63,9 +63,12 @@ class EncodedJSON(str):
     __slots__ = ()
 
 
+_NULL = EncodedJSON("null")
+
+
 def canonical_json(value: Any) -> EncodedJSON:
     """``value`` as canonical JSON (sorted keys, no blanks, UTF-8 unescaped): what hashes are taken of."""
-    return EncodedJSON(_encode(value))
+    return _NULL if value is None else EncodedJSON(_encode(value))
 
 
 def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:

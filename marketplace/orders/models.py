@@ -223,7 +223,7 @@ class OrderLifecycle:
         the delivery leaves it delivered. The first shipment and delivery count (the obligation was met then);
         the last cancellation counts; refunds add up, and the refund is complete when the last of them was.
         """
-        state = cls(status=OrderStatus.PAID)
+        state = _JUST_PAID
         for event in sorted(events, key=lambda event: event.sort_key):
             state = state.apply(event)
         return state
@@ -273,6 +273,7 @@ class OrderLifecycle:
 
 
 LIFECYCLE_FIELDS = tuple(field.name for field in fields(OrderLifecycle))
+_JUST_PAID = OrderLifecycle(status=OrderStatus.PAID)
 
 
 class OrderEvent(Base):

@@ -111,6 +111,7 @@ class Batch:
         self.now = now
         self.api_key_id = actor.id if actor.kind is ActorKind.API_CLIENT else None
         self.orders: dict[str, sa.Row[Any]] = {}
+        # Every event of an order but its payment: a payment changes nothing in the fold, wherever it sorts.
         self.history: dict[str, list[LifecycleEvent]] = defaultdict(list)
         self.refunded: dict[str, int] = defaultdict(int)
         self.paid: dict[str, IncomingEvent] = {}
@@ -159,10 +160,8 @@ class Batch:
         self.orders = queries.order_rows(self.session, order_ids)
         for row in queries.stored_events_of_orders(self.session, order_ids):
             if row.type == EventType.ORDER_PAID:
-                # The order row carries what the payment said; the fold only needs to know it happened.
-                event = LifecycleEvent(occurred_at=row.occurred_at, type=EventType.ORDER_PAID, event_id=row.event_id)
-            else:
-                event = _lifecycle_event(row.event_id, load_event(row.payload))
+                continue  # the order row carries what the payment said
+            event = _lifecycle_event(row.event_id, load_event(row.payload))
             self.history[row.order_external_id].append(event)
             self.refunded[row.order_external_id] += event.refund_amount
 
@@ -254,7 +253,8 @@ class Batch:
     def _apply(self, accepted: list[IncomingEvent]) -> None:
         """Store the events, create the orders paid in this batch, fold the others it touches, audit, tell claims."""
         for event in accepted:
-            self.history[event.order_id].append(_lifecycle_event(event.event_id, event.data))
+            if event.type is not EventType.ORDER_PAID:
+                self.history[event.order_id].append(_lifecycle_event(event.event_id, event.data))
         touched = {event.order_id for event in accepted}
         orders = [event.data["order"] for event in self.paid.values()]
         # Reversed, so that the first mention of a seller or buyer in the batch is the one kept.
