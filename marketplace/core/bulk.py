@@ -110,6 +110,8 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         if isinstance(impl, sa.JSON):
             # Encoded JSON goes in as the text it is: PostgreSQL parses it into the json/jsonb column either way.
             values = [str(value) if type(value) is EncodedJSON else process(value) for value in values]
+        elif isinstance(getattr(impl, "impl", impl), sa.DateTime):
+            values = _timestamps(values, process)
         elif process is not None and process(None) is None:
             values = [None if value is None else process(value) for value in values]
         elif process is not None:
@@ -121,6 +123,26 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in zip(*columns, strict=True):
             copy.write_row(row)
+
+
+def _timestamps(values: list[Any], process: Callable[[Any], Any] | None) -> list[str | None]:
+    """Timestamps as COPY text, each distinct one spelled once.
+
+    The driver takes some 1.5 µs to spell a datetime, and a batch repeats a few (its own time on every row);
+    each distinct value goes through the column type's processor (UTC, naive ones refused) and ``isoformat``.
+    """
+    spelled: dict[Any, str | None] = {None: None}
+    out = []
+    for value in values:
+        text = spelled.get(value, _MISSING)
+        if text is _MISSING:
+            converted = process(value) if process is not None else value
+            text = spelled[value] = converted.isoformat() if converted is not None else None
+        out.append(text)
+    return out
+
+
+_MISSING: Any = object()
 
 
 def _decoded(value: Any) -> Any:

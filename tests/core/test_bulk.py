@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -60,3 +62,23 @@ def test_encoded_json_is_stored_as_the_document(session: Session, count: int) ->
     insert_rows(session, OrderEvent.__table__, rows)
     stored = session.scalars(sa.select(OrderEvent.payload).order_by(OrderEvent.id)).all()
     assert stored == documents
+
+
+@pytest.mark.parametrize("count", [3, 60], ids=["executemany", "copy"])
+def test_timestamps_are_stored_as_the_same_instants(session: Session, count: int) -> None:
+    """Times given in any zone, repeated or not, read back as the same instants in UTC."""
+    seoul = ZoneInfo("Asia/Seoul")
+    times = [START + timedelta(minutes=n % 7) for n in range(count)]
+    rows = [{**_seller_row(None, n), "created_at": at.astimezone(seoul) if n % 2 else at} for n, at in enumerate(times)]
+    insert_rows(session, Seller.__table__, rows)
+    stored = session.scalars(sa.select(Seller.created_at).order_by(Seller.id)).all()
+    assert stored == times and all(at.utcoffset() == timedelta(0) for at in stored)
+
+
+@pytest.mark.parametrize("count", [3, 60], ids=["executemany", "copy"])
+def test_naive_timestamps_are_refused(session: Session, count: int) -> None:
+    """A time without a zone is never guessed at."""
+    rows = [_seller_row(None, n) for n in range(count)]
+    rows[-1]["created_at"] = datetime(2026, 9, 23, 15, 0)
+    with pytest.raises((ValueError, sa.exc.StatementError)):
+        insert_rows(session, Seller.__table__, rows)
