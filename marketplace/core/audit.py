@@ -88,9 +88,9 @@ def _chained_hash(prev_hash: str, at: str, entry: AuditEntry, before: str, after
     # The canonical JSON of a list is its items' canonical JSON joined by commas: the snapshots, encoded once for
     # the row, are spliced in rather than encoded again, and the strings are encoded as json encodes them.
     head = (prev_hash, at, entry.actor, entry.action, entry.entity_type, entry.entity_id)
-    if all(type(part) is str for part in head):
+    try:
         text = ",".join(map(encode_basestring, head))
-    else:
+    except TypeError:  # not all strings
         text = canonical_json(list(head))[1:-1]
     return hashlib.sha256(f"[{text},{before},{after}]".encode()).hexdigest()
 

@@ -107,8 +107,14 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     for name, impl in zip(names, impls, strict=True):
         values = [row[name] for row in rows]
         process = impl.bind_processor(dialect)
-        if isinstance(impl, sa.JSON):
-            # Encoded JSON goes in as the text it is: PostgreSQL parses it into the json/jsonb column either way.
+        if isinstance(impl, postgresql.JSONB):
+            # JSON goes in as text: already encoded as it is, else encoded here (the driver's own encoder costs
+            # more per document); the column stores the parsed document either way. None as the type has it.
+            values = [
+                str(value) if type(value) is EncodedJSON else _encode(value) if value is not None else process(value)
+                for value in values
+            ]
+        elif isinstance(impl, sa.JSON):
             values = [str(value) if type(value) is EncodedJSON else process(value) for value in values]
         elif isinstance(getattr(impl, "impl", impl), sa.DateTime):
             values = _timestamps(values, process)
@@ -131,18 +137,13 @@ def _timestamps(values: list[Any], process: Callable[[Any], Any] | None) -> list
     The driver takes some 1.5 µs to spell a datetime, and a batch repeats a few (its own time on every row);
     each distinct value goes through the column type's processor (UTC, naive ones refused) and ``isoformat``.
     """
-    spelled: dict[Any, str | None] = {None: None}
-    out = []
-    for value in values:
-        text = spelled.get(value, _MISSING)
-        if text is _MISSING:
-            converted = process(value) if process is not None else value
-            text = spelled[value] = converted.isoformat() if converted is not None else None
-        out.append(text)
-    return out
+    spelled = {value: _timestamp_text(value, process) for value in set(values)}
+    return [spelled[value] for value in values]
 
 
-_MISSING: Any = object()
+def _timestamp_text(value: Any, process: Callable[[Any], Any] | None) -> str | None:
+    converted = process(value) if process is not None else value
+    return converted.isoformat() if converted is not None else None
 
 
 def _decoded(value: Any) -> Any:

@@ -168,7 +168,16 @@ SNAPSHOT_FIELDS = (
 
 def order_snapshot(values: Mapping[str, Any]) -> dict[str, Any]:
     """An order's audit snapshot from its column values (an ORM row or a plain mapping)."""
-    return {name: _plain(values[name]) for name in SNAPSHOT_FIELDS if name in values}
+    snapshot = {}
+    for name in SNAPSHOT_FIELDS:
+        if name in values:
+            value = values[name]
+            # Most columns hold plain values already; only enums and times need spelling (a batch makes thousands).
+            snapshot[name] = value if type(value) in _PLAIN_TYPES else _plain(value)
+    return snapshot
+
+
+_PLAIN_TYPES = frozenset({str, int, type(None)})
 
 
 def _plain(value: Any) -> Any:

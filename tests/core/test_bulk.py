@@ -44,7 +44,7 @@ def test_allocated_ids_are_the_ones_stored_and_never_handed_out_again(session: S
 
 @pytest.mark.parametrize("count", [3, 60], ids=["executemany", "copy"])
 def test_encoded_json_is_stored_as_the_document(session: Session, count: int) -> None:
-    """A document handed over already encoded reads back as the document, never as a JSON string."""
+    """A document handed over already encoded reads back as the document (never as a JSON string), as others do."""
     documents = [{"b": [1, {"z": None, "a": '한글 \\ "따옴표"\n'}], "a": n} for n in range(count)]
     rows = [
         {
@@ -53,7 +53,7 @@ def test_encoded_json_is_stored_as_the_document(session: Session, count: int) ->
             "order_external_id": "O-BULK",
             "occurred_at": START,
             "received_at": START,
-            "payload": canonical_json(document),
+            "payload": canonical_json(document) if n % 2 else document,
             "payload_hash": "0" * 64,
             "api_key_id": None,
         }
