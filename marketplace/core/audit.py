@@ -125,9 +125,22 @@ def record_audit(
 
 def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
     """Append many audit records with one batched insert; returns how many."""
+    rows = audit_records(session, entries)
+    # COPY and Core executemany both keep the order of ``rows``, so ids follow the chain.
+    insert_rows(session, AuditRecord.__table__, rows)
+    return len(rows)
+
+
+def audit_records(session: Session, entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """The ``audit_records`` rows that append ``entries`` to the chain; the chain's head moves on to the last.
+
+    ``record_audit_many`` inserts them at once. A caller that builds them while the database is busy with other
+    rows (having read the head before, ``read_chain_head``) must insert them itself, in this order, with
+    ``insert_rows`` before it appends anything else.
+    """
     entries = list(entries)
     if not entries:
-        return 0
+        return []
     head = _chain_head(session)
     rows = []
     occurred_at, at = None, ""
@@ -153,10 +166,13 @@ def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
             }
         )
         head = digest
-    # COPY and Core executemany both keep the order of ``rows``, so ids follow the chain.
-    insert_rows(session, AuditRecord.__table__, rows)
     session.info[_HEAD_KEY] = head
-    return len(rows)
+    return rows
+
+
+def read_chain_head(session: Session) -> None:
+    """Take the chain's lock and read its head now, so that ``audit_records`` needs no query later."""
+    _chain_head(session)
 
 
 def _chain_head(session: Session) -> str:
@@ -167,8 +183,9 @@ def _chain_head(session: Session) -> str:
         # Serialise appenders until commit so two transactions never chain to the same head.
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK_KEY)))
     # On SQLite every write transaction already begins IMMEDIATE, which serialises writers.
-    head = session.scalar(sa.select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1))
-    return head or GENESIS_HASH
+    head = session.scalar(sa.select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)) or GENESIS_HASH
+    session.info[_HEAD_KEY] = head
+    return head
 
 
 @event.listens_for(Session, "after_rollback")

@@ -14,7 +14,8 @@ them explicitly, rather than reading them back by a natural key afterwards.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -89,7 +90,20 @@ def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
 
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``; flushes nothing, commits nothing."""
+    with inserting(session, table, rows):
+        pass
+
+
+@contextmanager
+def inserting(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> Iterator[None]:
+    """``insert_rows``, with the ``with`` block running while the database stores the rows.
+
+    On PostgreSQL the rows are sent before the block runs and the COPY is finished after it, so that the server's
+    work on them overlaps whatever the block computes (on two cores, a batch's next rows cost nothing extra). The
+    block must not use the session: its connection is busy until the block ends.
+    """
     if not rows:
+        yield
         return
     connection = session.connection()
     dialect = connection.dialect
@@ -101,6 +115,7 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
             # The column type encodes documents itself (each dialect in its own way): give it the value.
             rows = [{**row, **{name: _decoded(row[name]) for name in json_names}} for row in rows]
         session.execute(sa.insert(table), rows)
+        yield
         return
     # Column by column: one type's processor over a list is cheaper than every processor on every row.
     columns = []
@@ -129,6 +144,7 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in zip(*columns, strict=True):
             copy.write_row(row)
+        yield
 
 
 def _timestamps(values: list[Any], process: Callable[[Any], Any] | None) -> list[str | None]:

@@ -13,10 +13,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.claims.policy import current_sla
-from marketplace.core.audit import AuditEntry, record_audit_many
+from marketplace.core.audit import AuditEntry, audit_records, read_chain_head
 from marketplace.core.auth import Actor, ActorKind
-from marketplace.core.bulk import allocate_ids, insert_rows
+from marketplace.core.bulk import allocate_ids, insert_rows, inserting
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed
+from marketplace.core.models import AuditRecord
 from marketplace.core.queries import business_calendar
 from marketplace.orders import queries
 from marketplace.orders.events.results import EventResult, EventStatus, IncomingEvent, conflict, receipt
@@ -231,84 +232,95 @@ class Batch:
         waiting = result.order_id not in self.orders and result.order_id not in self.paid
         return replace(result, pending=True) if result.status is EventStatus.ACCEPTED and waiting else result
 
-    def _store(self, accepted: list[IncomingEvent]) -> None:
-        insert_rows(
-            self.session,
-            OrderEvent.__table__,
-            [
-                {
-                    "event_id": event.event_id,
-                    "type": event.type,
-                    "order_external_id": event.order_id,
-                    "occurred_at": event.data["occurred_at"],
-                    "received_at": self.now,
-                    "payload": event.payload,
-                    "payload_hash": event.payload_hash,
-                    "api_key_id": self.api_key_id,
-                }
-                for event in accepted
-            ],
-        )
+    def _event_rows(self, accepted: list[IncomingEvent]) -> list[dict[str, Any]]:
+        return [
+            {
+                "event_id": event.event_id,
+                "type": event.type,
+                "order_external_id": event.order_id,
+                "occurred_at": event.data["occurred_at"],
+                "received_at": self.now,
+                "payload": event.payload,
+                "payload_hash": event.payload_hash,
+                "api_key_id": self.api_key_id,
+            }
+            for event in accepted
+        ]
 
     def _apply(self, accepted: list[IncomingEvent]) -> None:
-        """Store the events, create the orders paid in this batch, fold the others it touches, audit, tell claims."""
+        """Store the events, create the orders paid in this batch, fold the others it touches, audit, tell claims.
+
+        What the writes need from the database (ids, the ship-by rule, the audit chain's head) is read first; then
+        each table's rows are built while the database stores the previous table's (``inserting``), so that the
+        server's work and ours overlap.
+        """
         for event in accepted:
             if event.type is not EventType.ORDER_PAID:
                 self.history[event.order_id].append(_lifecycle_event(event.event_id, event.data))
-        touched = {event.order_id for event in accepted}
-        orders = [event.data["order"] for event in self.paid.values()]
+        paid = [event.data["order"] for event in self.paid.values()]
         # Reversed, so that the first mention of a seller or buyer in the batch is the one kept.
-        sellers = {order["seller"]["id"]: order["seller"] for order in reversed(orders)}
-        buyers = {order["buyer"]["id"]: order["buyer"] for order in reversed(orders)}
-        known_sellers = queries.ids_by_external_id(self.session, Seller, sellers)
-        known_buyers = queries.ids_by_external_id(self.session, Buyer, buyers)
+        sellers = {order["seller"]["id"]: order["seller"] for order in reversed(paid)}
+        buyers = {order["buyer"]["id"]: order["buyer"] for order in reversed(paid)}
+        seller_ids = queries.ids_by_external_id(self.session, Seller, sellers)
+        buyer_ids = queries.ids_by_external_id(self.session, Buyer, buyers)
         end_of_lookups(self.session)
-        self._store(accepted)
-        changes = []
-        if orders:
-            seller_ids = self._ensure(Seller, sellers, known_sellers)
-            buyer_ids = self._ensure(Buyer, buyers, known_buyers)
-            changes += self._create_orders(orders, seller_ids, buyer_ids)
-        changes += self._update_orders(touched)
-        record_audit_many(self.session, self.audit)
-        self._notify_claims(changes)
+        new_sellers = self._new_ids(Seller, sellers, seller_ids)
+        new_buyers = self._new_ids(Buyer, buyers, buyer_ids)
+        order_ids = allocate_ids(self.session, Order.__table__, len(paid))
+        ship_by_of = self._ship_by_rule() if any(order["ship_by"] is None for order in paid) else None
+        read_chain_head(self.session)
+        with inserting(self.session, OrderEvent.__table__, self._event_rows(accepted)):
+            seller_rows = self._party_rows(Seller, sellers, new_sellers)
+            buyer_rows = self._party_rows(Buyer, buyers, new_buyers)
+            order_rows, changes = self._order_rows(paid, order_ids, seller_ids, buyer_ids, ship_by_of)
+            updates, updated = self._folds({event.order_id for event in accepted})
+        insert_rows(self.session, Seller.__table__, seller_rows)
+        insert_rows(self.session, Buyer.__table__, buyer_rows)
+        with inserting(self.session, Order.__table__, order_rows):
+            audit_rows = audit_records(self.session, self.audit)
+        if updates:
+            table = Order.__table__
+            self.session.execute(sa.update(table).where(table.c.id == sa.bindparam("order_pk")), updates)
+        insert_rows(self.session, AuditRecord.__table__, audit_rows)
+        self._notify_claims(changes + updated)
 
-    def _create_orders(
-        self, orders: list[dict[str, Any]], seller_ids: dict[str, int], buyer_ids: dict[str, int]
-    ) -> list[OrderChange]:
-        ship_by_of = self._ship_by_rule() if any(order["ship_by"] is None for order in orders) else None
+    def _order_rows(
+        self,
+        orders: list[dict[str, Any]],
+        order_ids: list[int],
+        seller_ids: dict[str, int],
+        buyer_ids: dict[str, int],
+        ship_by_of: Callable[[datetime], tuple[datetime, int]] | None,
+    ) -> tuple[list[dict[str, Any]], list[OrderChange]]:
+        """The rows of the orders paid in this batch, folded and audited."""
         rows = []
-        lifecycles = []
-        for order, order_pk in zip(orders, allocate_ids(self.session, Order.__table__, len(orders)), strict=True):
+        changes = []
+        for order, order_pk in zip(orders, order_ids, strict=True):
             lifecycle = OrderLifecycle.of_paid_order(self.history[order["id"]])
             ship_by, policy_version = order["ship_by"], None
             if ship_by is None and ship_by_of is not None:
                 ship_by, policy_version = ship_by_of(order["paid_at"])
-            rows.append(
-                {
-                    "id": order_pk,
-                    "external_id": order["id"],
-                    "seller_id": seller_ids[order["seller"]["id"]],
-                    "buyer_id": buyer_ids[order["buyer"]["id"]],
-                    "amount": order["amount"],
-                    "items": order["items"],
-                    "paid_at": order["paid_at"],
-                    "ship_by": ship_by,
-                    "ship_by_policy_version": policy_version,
-                    "created_at": self.now,
-                    "late_shipment_checked_at": None,
-                    **lifecycle.values(),
-                }
-            )
-            lifecycles.append(lifecycle)
-        insert_rows(self.session, Order.__table__, rows)
-        changes = []
-        for row, lifecycle in zip(rows, lifecycles, strict=True):
-            self._audit("order.create", "order", row["id"], None, order_snapshot(row))
-            changes.append(OrderChange(row["id"], None, lifecycle))
-        return changes
+            row = {
+                "id": order_pk,
+                "external_id": order["id"],
+                "seller_id": seller_ids[order["seller"]["id"]],
+                "buyer_id": buyer_ids[order["buyer"]["id"]],
+                "amount": order["amount"],
+                "items": order["items"],
+                "paid_at": order["paid_at"],
+                "ship_by": ship_by,
+                "ship_by_policy_version": policy_version,
+                "created_at": self.now,
+                "late_shipment_checked_at": None,
+                **lifecycle.values(),
+            }
+            rows.append(row)
+            self._audit("order.create", "order", order_pk, None, order_snapshot(row))
+            changes.append(OrderChange(order_pk, None, lifecycle))
+        return rows, changes
 
-    def _update_orders(self, touched: set[str]) -> list[OrderChange]:
+    def _folds(self, touched: set[str]) -> tuple[list[dict[str, Any]], list[OrderChange]]:
+        """The stored orders among ``touched`` whose fold changed: their updates, audited, and the changes."""
         changes = []
         updates = []
         for order_id in sorted(touched & self.orders.keys()):
@@ -328,30 +340,28 @@ class Batch:
                 order_snapshot({name: new[name] for name in changed}),
             )
             changes.append(OrderChange(row.id, before, after))
-        if updates:
-            table = Order.__table__
-            self.session.execute(sa.update(table).where(table.c.id == sa.bindparam("order_pk")), updates)
-        return changes
+        return updates, changes
 
-    def _ensure(
-        self, model: type[Seller] | type[Buyer], refs: dict[str, Mapping[str, Any]], known: dict[str, int]
+    def _new_ids(
+        self, model: type[Seller] | type[Buyer], refs: dict[str, Mapping[str, Any]], ids: dict[str, int]
     ) -> dict[str, int]:
-        """Our ids of these sellers or buyers (``known``: those we have), creating the new ones."""
-        missing = [external_id for external_id in refs if external_id not in known]
-        if not missing:
-            return known
-        ids = dict(known)
-        rows = []
-        for external_id, pk in zip(missing, allocate_ids(self.session, model.__table__, len(missing)), strict=True):
-            ids[external_id] = pk
-            rows.append({"id": pk, **_party_row(model, external_id, refs[external_id], self.now)})
-        insert_rows(self.session, model.__table__, rows)
+        """Ids for the sellers or buyers of ``refs`` that ``ids`` (ours, by theirs) lacks; added to ``ids`` too."""
+        missing = [external_id for external_id in refs if external_id not in ids]
+        new = dict(zip(missing, allocate_ids(self.session, model.__table__, len(missing)), strict=True))
+        ids.update(new)
+        return new
+
+    def _party_rows(
+        self, model: type[Seller] | type[Buyer], refs: dict[str, Mapping[str, Any]], new: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        """The rows of the new sellers or buyers, audited; the first name we were told is kept."""
         entity = "seller" if model is Seller else "buyer"
-        for row in rows:
-            # The first name we were told is kept.
-            snapshot = {key: value for key, value in row.items() if key not in ("id", "created_at")}
-            self._audit(f"{entity}.create", entity, row["id"], None, snapshot)
-        return ids
+        rows = []
+        for external_id, pk in new.items():
+            row = _party_row(model, external_id, refs[external_id], self.now)
+            self._audit(f"{entity}.create", entity, pk, None, {k: v for k, v in row.items() if k != "created_at"})
+            rows.append({"id": pk, **row})
+        return rows
 
     def _ship_by_rule(self) -> Callable[[datetime], tuple[datetime, int]]:
         """The ship-by of a payment that came without one, and the SLA version it follows.
