@@ -109,6 +109,7 @@ class Batch:
     def __init__(self, session: Session, *, actor: Actor, now: datetime) -> None:
         self.session = session
         self.actor = actor
+        self.actor_ref = actor.ref  # spelled once: a batch audits thousands of changes
         self.now = now
         self.api_key_id = actor.id if actor.kind is ActorKind.API_CLIENT else None
         self.orders: dict[str, sa.Row[Any]] = {}
@@ -387,7 +388,7 @@ class Batch:
         # The snapshots hold only strings, numbers and None already (order_snapshot), as the audit log needs.
         self.audit.append(
             AuditEntry(
-                actor=self.actor.ref,
+                actor=self.actor_ref,
                 action=action,
                 entity_type=entity_type,
                 entity_id=str(entity_id),
