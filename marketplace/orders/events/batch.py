@@ -274,10 +274,12 @@ class Batch:
             seller_rows = self._party_rows(Seller, sellers, new_sellers)
             buyer_rows = self._party_rows(Buyer, buyers, new_buyers)
             order_rows, changes = self._order_rows(paid, order_ids, seller_ids, buyer_ids, ship_by_of)
-            updates, updated = self._folds({event.order_id for event in accepted})
         insert_rows(self.session, Seller.__table__, seller_rows)
         insert_rows(self.session, Buyer.__table__, buyer_rows)
         with inserting(self.session, Order.__table__, order_rows):
+            for row in order_rows:
+                self._audit("order.create", "order", row["id"], None, order_snapshot(row))
+            updates, updated = self._folds({event.order_id for event in accepted})
             audit_rows = audit_records(self.session, self.audit)
         if updates:
             table = Order.__table__
@@ -293,7 +295,7 @@ class Batch:
         buyer_ids: dict[str, int],
         ship_by_of: Callable[[datetime], tuple[datetime, int]] | None,
     ) -> tuple[list[dict[str, Any]], list[OrderChange]]:
-        """The rows of the orders paid in this batch, folded and audited."""
+        """The rows of the orders paid in this batch, folded."""
         rows = []
         changes = []
         for order, order_pk in zip(orders, order_ids, strict=True):
@@ -316,7 +318,6 @@ class Batch:
                 **lifecycle.values(),
             }
             rows.append(row)
-            self._audit("order.create", "order", order_pk, None, order_snapshot(row))
             changes.append(OrderChange(order_pk, None, lifecycle))
         return rows, changes
 
