@@ -67,15 +67,19 @@ def add_timeline(
 
 def _audit(session: Session, claim: Claim, action: str, before: dict | None, *, actor: Actor, now: datetime) -> None:
     session.flush()
-    record_audit(
-        session,
-        actor=actor,
+    record_audit_many(session, [_audit_entry(claim, action, before, actor=actor, now=now)])
+
+
+def _audit_entry(claim: Claim, action: str, before: dict | None, *, actor: Actor, now: datetime) -> AuditEntry:
+    """The audit record of a move of ``claim`` (flushed: it has its id), as it stands now."""
+    return AuditEntry(
+        actor=actor.ref,
         action=action,
         entity_type="claim",
-        entity_id=claim.id,
-        before=before,
-        after=claim.snapshot(),
-        now=now,
+        entity_id=str(claim.id),
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(claim.snapshot()),
+        occurred_at=now,
     )
 
 
@@ -520,13 +524,13 @@ def follow_order_changes(
                 if order.id in refunded:
                     record_refund(session, order, actor=actor, now=now)
             return
-    audit: list[tuple[Claim, str, dict[str, Any] | None]] = []
+    audit: list[AuditEntry] = []
     signals: list[Signal] = []
     for order in orders:
         claim = new.get(order.id) if order.id in cancelled_by_seller else None
         if claim is not None:
             _opened_entry(session, claim, actor=actor)
-            audit.append((claim, "claim.open", None))
+            audit.append(_audit_entry(claim, "claim.open", None, actor=actor, now=now))
             signals += _opened_signals(claim, order)
         if order.id not in refunded or order.refunded_at is None:
             continue
@@ -534,24 +538,10 @@ def follow_order_changes(
             before = claim.snapshot()
             _apply_refund(claim, order, calendar=calendar)
             _refunded_entry(session, claim, order, actor=actor)
-            audit.append((claim, "claim.refund", before))
+            audit.append(_audit_entry(claim, "claim.refund", before, actor=actor, now=now))
             signals.append(_refunded_signal(claim, order))
     session.flush()
-    record_audit_many(
-        session,
-        [
-            AuditEntry(
-                actor=actor.ref,
-                action=action,
-                entity_type="claim",
-                entity_id=str(claim.id),
-                before=jsonable(before) if before is not None else None,
-                after=jsonable(claim.snapshot()),
-                occurred_at=now,
-            )
-            for claim, action, before in audit
-        ],
-    )
+    record_audit_many(session, audit)
     publish(session, signals, actor=actor, now=now)
 
 
