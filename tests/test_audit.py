@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from marketplace.core.audit import GENESIS_HASH, AuditEntry, record_audit_many, verify_chain
+from marketplace.core.audit import GENESIS_HASH, AuditEntry, record_audit_many, record_hash, verify_chain
 from marketplace.core.auth import SCHEDULER, Actor
 from marketplace.core.models import AuditRecord
 from marketplace.core.operations import add_platform_holiday
@@ -65,6 +67,23 @@ def test_batch_append_keeps_the_chain(session: Session) -> None:
     assert record_audit_many(session, entries) == 500
     result = verify_chain(session, batch_size=64)
     assert result.ok and result.checked == 500
+
+
+def test_record_hash_is_sha256_of_the_canonical_json_of_the_record() -> None:
+    """The chain's formula, which stored chains depend on: sorted keys, no blanks, UTF-8 text as is."""
+    entry = AuditEntry(
+        actor="api_client:1",
+        action="order.update",
+        entity_type="order",
+        entity_id="42",
+        before={"status": "paid", "carrier": None},
+        after={"status": "shipped", "carrier": "CJ대한통운", "lines": [{"b": 2, "a": 1}]},
+        occurred_at=START,
+    )
+    document = [GENESIS_HASH, "2026-09-23T06:00:00+00:00", "api_client:1", "order.update", "order", "42"]
+    document += [entry.before, entry.after]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert record_hash(GENESIS_HASH, entry) == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_verify_names_the_first_altered_record(session: Session, make_user, backend: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,14 +26,15 @@ from marketplace.claims.models import (
     Remedy,
     Visibility,
 )
-from marketplace.claims.policy import current_sla
-from marketplace.core.audit import record_audit
+from marketplace.claims.policy import SlaPolicy, current_sla
+from marketplace.core.audit import AuditEntry, jsonable, record_audit, record_audit_many
 from marketplace.core.auth import Actor
+from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.errors import Conflict, Forbidden, ValidationFailed
 from marketplace.core.models import Role, User
 from marketplace.core.money import ensure_won
 from marketplace.core.queries import business_calendar
-from marketplace.core.signals import publish
+from marketplace.core.signals import Signal, publish
 from marketplace.orders.models import Order, OrderStatus
 
 MAX_TEXT = 4000
@@ -65,15 +67,19 @@ def add_timeline(
 
 def _audit(session: Session, claim: Claim, action: str, before: dict | None, *, actor: Actor, now: datetime) -> None:
     session.flush()
-    record_audit(
-        session,
-        actor=actor,
+    record_audit_many(session, [_audit_entry(claim, action, before, actor=actor, now=now)])
+
+
+def _audit_entry(claim: Claim, action: str, before: dict | None, *, actor: Actor, now: datetime) -> AuditEntry:
+    """The audit record of a move of ``claim`` (flushed: it has its id), as it stands now."""
+    return AuditEntry(
+        actor=actor.ref,
         action=action,
         entity_type="claim",
-        entity_id=claim.id,
-        before=before,
-        after=claim.snapshot(),
-        now=now,
+        entity_id=str(claim.id),
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(claim.snapshot()),
+        occurred_at=now,
     )
 
 
@@ -86,19 +92,18 @@ def _text(value: str | None, field: str, *, required: bool = False) -> str:
     return value
 
 
-def _open_claim(
-    session: Session,
+def _new_claim(
     order: Order,
     claim_type: ClaimType,
     *,
     opened_at: datetime,
     description: str,
     actor: Actor,
-    now: datetime,
+    sla: SlaPolicy,
+    calendar: BusinessCalendar,
     refund_due: bool = False,
 ) -> Claim:
-    sla = current_sla(session)
-    calendar = business_calendar(session)
+    """A claim on ``order`` as it opens, not yet added: its deadlines from ``sla``, a refund already made judged."""
     claim = Claim(
         type=claim_type,
         status=ClaimStatus.AWAITING_SELLER,
@@ -118,39 +123,53 @@ def _open_claim(
         claim.refund_status = RefundStatus.PENDING
         _apply_refund(claim, order, calendar=calendar)
     claim.order = order
+    return claim
+
+
+def _opened_entry(session: Session, claim: Claim, *, actor: Actor) -> ClaimEvent:
+    return add_timeline(
+        session,
+        claim,
+        "opened",
+        actor=actor,
+        at=claim.opened_at,
+        message=claim.description,
+        data={"response_due_at": claim.response_due_at.isoformat(), "policy_version": claim.response_policy_version},
+    )
+
+
+def _opened_signals(claim: Claim, order: Order) -> list[Signal]:
+    """``claim.opened``, and ``claim.refunded`` too when the refund was reported before the claim opened."""
+    signals = [
+        claim_signals.claim_signal(
+            claim_signals.OPENED,
+            claim,
+            at=claim.opened_at,
+            opened_by=claim.opened_by,
+            description=claim.description,
+            response_due_at=claim.response_due_at,
+            refund_due_at=claim.refund_due_at,
+            cancel_reason=order.cancel_reason if claim.type is ClaimType.SELLER_CANCELLATION else None,
+            ship_by=order.ship_by if claim.type is ClaimType.LATE_SHIPMENT else None,
+        )
+    ]
+    if claim.refunded_at is not None:
+        # The refund was reported before the cancellation reached us: it is judged at once.
+        signals.append(_refunded_signal(claim, order))
+    return signals
+
+
+def _open_claim(session: Session, claim: Claim, *, actor: Actor, now: datetime) -> Claim:
+    """Add a claim made by ``_new_claim``, with its timeline entry, audit record and signals."""
     try:
         with session.begin_nested():
             session.add(claim)
     except sa.exc.IntegrityError:
         # Another transaction opened the same claim a moment ago (the partial unique index said so).
         raise Conflict(_l("An open claim of this type already exists for this order."), field="type") from None
-    add_timeline(
-        session,
-        claim,
-        "opened",
-        actor=actor,
-        at=opened_at,
-        message=description,
-        data={"response_due_at": claim.response_due_at.isoformat(), "policy_version": sla.version},
-    )
+    _opened_entry(session, claim, actor=actor)
     _audit(session, claim, "claim.open", None, actor=actor, now=now)
-    _publish(
-        session,
-        claim_signals.OPENED,
-        claim,
-        at=opened_at,
-        actor=actor,
-        now=now,
-        opened_by=actor.ref,
-        description=description,
-        response_due_at=claim.response_due_at,
-        refund_due_at=claim.refund_due_at,
-        cancel_reason=order.cancel_reason if claim_type is ClaimType.SELLER_CANCELLATION else None,
-        ship_by=order.ship_by if claim_type is ClaimType.LATE_SHIPMENT else None,
-    )
-    if claim.refunded_at is not None:
-        # The refund was reported before the cancellation reached us: it is judged at once.
-        _publish_refunded(session, claim, order, actor=actor, now=now)
+    publish(session, _opened_signals(claim, claim.order), actor=actor, now=now)
     return claim
 
 
@@ -160,24 +179,33 @@ def _publish(
     publish(session, [claim_signals.claim_signal(name, claim, at=at, **extra)], actor=actor, now=now)
 
 
+def _cancelled_by_seller(order: Order) -> bool:
+    return order.cancelled_at is not None and order.cancel_initiated_by == "seller"
+
+
+def _seller_cancellation_claim(order: Order, *, actor: Actor, sla: SlaPolicy, calendar: BusinessCalendar) -> Claim:
+    return _new_claim(
+        order,
+        ClaimType.SELLER_CANCELLATION,
+        opened_at=order.cancelled_at,
+        description=f"seller cancelled the order ({order.cancel_reason or 'other'})",
+        actor=actor,
+        sla=sla,
+        calendar=calendar,
+        refund_due=True,
+    )
+
+
 def open_seller_cancellation_claim(session: Session, order: Order, *, actor: Actor, now: datetime) -> Claim | None:
     """A seller cancelled a paid order on its own: open the claim, effective at the cancellation (idempotent)."""
-    if order.cancelled_at is None or order.cancel_initiated_by != "seller":
+    if not _cancelled_by_seller(order):
         return None
     if queries.open_claim_for(session, order.id, ClaimType.SELLER_CANCELLATION) is not None:
         return None
-    reason = order.cancel_reason or "other"
+    sla, calendar = current_sla(session), business_calendar(session)
+    claim = _seller_cancellation_claim(order, actor=actor, sla=sla, calendar=calendar)
     try:
-        return _open_claim(
-            session,
-            order,
-            ClaimType.SELLER_CANCELLATION,
-            opened_at=order.cancelled_at,
-            description=f"seller cancelled the order ({reason})",
-            actor=actor,
-            now=now,
-            refund_due=True,
-        )
+        return _open_claim(session, claim, actor=actor, now=now)
     except Conflict:
         # Another transaction opened it in the meantime: the claim exists, which is all this asks for.
         return None
@@ -187,16 +215,17 @@ def open_late_shipment_claim(session: Session, order: Order, *, actor: Actor, no
     """The order was not shipped by its ship-by: open the claim, effective at the ship-by (idempotent)."""
     if order.ship_by is None or queries.open_claim_for(session, order.id, ClaimType.LATE_SHIPMENT) is not None:
         return None
+    claim = _new_claim(
+        order,
+        ClaimType.LATE_SHIPMENT,
+        opened_at=order.ship_by,
+        description="not shipped by the promised date",
+        actor=actor,
+        sla=current_sla(session),
+        calendar=business_calendar(session),
+    )
     try:
-        return _open_claim(
-            session,
-            order,
-            ClaimType.LATE_SHIPMENT,
-            opened_at=order.ship_by,
-            description="not shipped by the promised date",
-            actor=actor,
-            now=now,
-        )
+        return _open_claim(session, claim, actor=actor, now=now)
     except Conflict:
         return None
 
@@ -224,7 +253,16 @@ def file_claim(
         raise ValidationFailed(_l("This order was cancelled; there is nothing to claim."), field="order_id")
     if queries.open_claim_for(session, order.id, claim_type) is not None:
         raise Conflict(_l("An open claim of this type already exists for this order."), field="type")
-    return _open_claim(session, order, claim_type, opened_at=now, description=description, actor=actor, now=now)
+    claim = _new_claim(
+        order,
+        claim_type,
+        opened_at=now,
+        description=description,
+        actor=actor,
+        sla=current_sla(session),
+        calendar=business_calendar(session),
+    )
+    return _open_claim(session, claim, actor=actor, now=now)
 
 
 def propose_remedy(
@@ -474,26 +512,89 @@ def record_refund(session: Session, order: Order, *, actor: Actor, now: datetime
     for claim in queries.claims_awaiting_refund(session, order.id):
         before = claim.snapshot()
         _apply_refund(claim, order, calendar=calendar)
-        add_timeline(
-            session,
-            claim,
-            "refunded",
-            actor=actor,
-            at=order.refunded_at,
-            data={"amount": order.refunded_amount, "days_late": claim.refund_days_late},
-        )
+        _refunded_entry(session, claim, order, actor=actor)
         _audit(session, claim, "claim.refund", before, actor=actor, now=now)
-        _publish_refunded(session, claim, order, actor=actor, now=now)
+        publish(session, [_refunded_signal(claim, order)], actor=actor, now=now)
 
 
-def _publish_refunded(session: Session, claim: Claim, order: Order, *, actor: Actor, now: datetime) -> None:
-    _publish(
+def follow_order_changes(
+    session: Session,
+    orders: Sequence[Order],
+    *,
+    cancelled_by_seller: Collection[int],
+    refunded: Collection[int],
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """For a batch of changed orders at once, what ``open_seller_cancellation_claim`` (for the orders whose ids are
+    in ``cancelled_by_seller``) and then ``record_refund`` (those in ``refunded``) do one order after the other.
+
+    The same claims, timeline entries, audit records and signals, in the same order, but set-based: one read of
+    the open claims and one of the claims awaiting a refund, one insert of the new claims, one of the timeline
+    entries, one batched audit append and one ``publish`` of every signal.
+    """
+    opening = [order for order in orders if order.id in cancelled_by_seller and _cancelled_by_seller(order)]
+    refunding = [order for order in orders if order.id in refunded and order.refunded_at is not None]
+    if not opening and not refunding:
+        return
+    calendar = business_calendar(session)
+    new: dict[int, Claim] = {}
+    if opening:
+        sla = current_sla(session)
+        taken = queries.orders_with_open_claim(session, [order.id for order in opening], ClaimType.SELLER_CANCELLATION)
+        for order in opening:
+            if order.id not in taken:
+                new[order.id] = _seller_cancellation_claim(order, actor=actor, sla=sla, calendar=calendar)
+    awaiting = queries.claims_awaiting_refund_of(session, [order.id for order in refunding])
+    if new:
+        try:
+            with session.begin_nested():
+                session.add_all(new.values())
+        except sa.exc.IntegrityError:
+            # Another transaction opened one of them a moment ago: judge each order on its own after all.
+            for order in orders:
+                if order.id in cancelled_by_seller:
+                    open_seller_cancellation_claim(session, order, actor=actor, now=now)
+                if order.id in refunded:
+                    record_refund(session, order, actor=actor, now=now)
+            return
+    audit: list[AuditEntry] = []
+    signals: list[Signal] = []
+    for order in orders:
+        claim = new.get(order.id) if order.id in cancelled_by_seller else None
+        if claim is not None:
+            _opened_entry(session, claim, actor=actor)
+            audit.append(_audit_entry(claim, "claim.open", None, actor=actor, now=now))
+            signals += _opened_signals(claim, order)
+        if order.id not in refunded or order.refunded_at is None:
+            continue
+        for claim in awaiting.get(order.id, ()):
+            before = claim.snapshot()
+            _apply_refund(claim, order, calendar=calendar)
+            _refunded_entry(session, claim, order, actor=actor)
+            audit.append(_audit_entry(claim, "claim.refund", before, actor=actor, now=now))
+            signals.append(_refunded_signal(claim, order))
+    session.flush()
+    record_audit_many(session, audit)
+    publish(session, signals, actor=actor, now=now)
+
+
+def _refunded_entry(session: Session, claim: Claim, order: Order, *, actor: Actor) -> ClaimEvent:
+    return add_timeline(
         session,
+        claim,
+        "refunded",
+        actor=actor,
+        at=order.refunded_at,
+        data={"amount": order.refunded_amount, "days_late": claim.refund_days_late},
+    )
+
+
+def _refunded_signal(claim: Claim, order: Order) -> Signal:
+    return claim_signals.claim_signal(
         claim_signals.REFUNDED,
         claim,
         at=order.refunded_at,
-        actor=actor,
-        now=now,
         refund_status=claim.refund_status.value if claim.refund_status else None,
         refund_due_at=claim.refund_due_at,
         refunded_at=order.refunded_at,
@@ -502,7 +603,7 @@ def _publish_refunded(session: Session, claim: Claim, order: Order, *, actor: Ac
     )
 
 
-def _apply_refund(claim: Claim, order: Order, *, calendar: Any) -> None:
+def _apply_refund(claim: Claim, order: Order, *, calendar: BusinessCalendar) -> None:
     if order.refunded_at is None or claim.refund_due_at is None:
         return
     claim.refunded_at = order.refunded_at
@@ -551,6 +652,7 @@ __all__ = [
     "decide_claim",
     "escalate_claim",
     "file_claim",
+    "follow_order_changes",
     "open_late_shipment_claim",
     "open_seller_cancellation_claim",
     "propose_remedy",

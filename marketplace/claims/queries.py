@@ -35,16 +35,36 @@ def open_claim_for(session: Session, order_id: int, claim_type: ClaimType) -> Cl
     )
 
 
-def claims_awaiting_refund(session: Session, order_id: int) -> list[Claim]:
-    """Seller-cancellation claims on the order whose refund has not been reported yet."""
-    return list(
+def orders_with_open_claim(session: Session, order_ids: Collection[int], claim_type: ClaimType) -> set[int]:
+    """Those of the orders that have an open claim of this type."""
+    if not order_ids:
+        return set()
+    return set(
         session.scalars(
-            sa.select(Claim).where(
-                Claim.order_id == order_id,
-                Claim.refund_status.in_((RefundStatus.PENDING, RefundStatus.OVERDUE)),
+            sa.select(Claim.order_id).where(
+                Claim.order_id.in_(order_ids), Claim.type == claim_type, Claim.status.in_(OPEN_STATUSES)
             )
         )
     )
+
+
+def claims_awaiting_refund(session: Session, order_id: int) -> list[Claim]:
+    """Seller-cancellation claims on the order whose refund has not been reported yet."""
+    return claims_awaiting_refund_of(session, [order_id]).get(order_id, [])
+
+
+def claims_awaiting_refund_of(session: Session, order_ids: Collection[int]) -> dict[int, list[Claim]]:
+    """The claims awaiting a refund of each of the orders (those that have any), oldest first."""
+    if not order_ids:
+        return {}
+    awaiting: dict[int, list[Claim]] = {}
+    for claim in session.scalars(
+        sa.select(Claim)
+        .where(Claim.order_id.in_(order_ids), Claim.refund_status.in_((RefundStatus.PENDING, RefundStatus.OVERDUE)))
+        .order_by(Claim.id)
+    ):
+        awaiting.setdefault(claim.order_id, []).append(claim)
+    return awaiting
 
 
 def get_claim(session: Session, claim_id: int, *, for_update: bool = False) -> Claim | None:

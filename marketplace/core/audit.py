@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from marketplace.core.bulk import insert_rows
+from marketplace.core.bulk import canonical_json, insert_rows
 from marketplace.core.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -75,23 +75,24 @@ def jsonable(value: Any) -> Any:
 
 
 def record_hash(prev_hash: str, entry: AuditEntry) -> str:
-    """The hash that chains ``entry`` to the record before it."""
-    payload = json.dumps(
-        [
-            prev_hash,
-            entry.occurred_at.astimezone(UTC).isoformat(),
-            entry.actor,
-            entry.action,
-            entry.entity_type,
-            entry.entity_id,
-            entry.before,
-            entry.after,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    """The hash that chains ``entry`` to the record before it.
+
+    SHA-256 of the canonical JSON (``canonical_json``) of ``[prev_hash, occurred_at (UTC ISO 8601), actor, action,
+    entity_type, entity_id, before, after]``.
+    """
+    at = entry.occurred_at.astimezone(UTC).isoformat()
+    return _chained_hash(prev_hash, at, entry, canonical_json(entry.before), canonical_json(entry.after))
+
+
+def _chained_hash(prev_hash: str, at: str, entry: AuditEntry, before: str, after: str) -> str:
+    # The canonical JSON of a list is its items' canonical JSON joined by commas: the snapshots, encoded once for
+    # the row, are spliced in rather than encoded again, and the strings are encoded as json encodes them.
+    head = (prev_hash, at, entry.actor, entry.action, entry.entity_type, entry.entity_id)
+    try:
+        text = ",".join(map(encode_basestring, head))
+    except TypeError:  # not all strings
+        text = canonical_json(list(head))[1:-1]
+    return hashlib.sha256(f"[{text},{before},{after}]".encode()).hexdigest()
 
 
 def record_audit(
@@ -124,15 +125,33 @@ def record_audit(
 
 def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
     """Append many audit records with one batched insert; returns how many."""
+    rows = audit_records(session, entries)
+    # COPY and Core executemany both keep the order of ``rows``, so ids follow the chain.
+    insert_rows(session, AuditRecord.__table__, rows)
+    return len(rows)
+
+
+def audit_records(session: Session, entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """The ``audit_records`` rows that append ``entries`` to the chain; the chain's head moves on to the last.
+
+    ``record_audit_many`` inserts them at once. A caller that builds them while the database is busy with other
+    rows (having read the head before, ``read_chain_head``) must insert them itself, in this order, with
+    ``insert_rows`` before it appends anything else.
+    """
     entries = list(entries)
     if not entries:
-        return 0
+        return []
     head = _chain_head(session)
     rows = []
+    occurred_at, at = None, ""
     for entry in entries:
         if entry.occurred_at.tzinfo is None:
             raise ValueError("audit timestamps must be timezone-aware")
-        digest = record_hash(head, entry)
+        if entry.occurred_at is not occurred_at:
+            # A batch's records mostly share one time: spelled once.
+            occurred_at, at = entry.occurred_at, entry.occurred_at.astimezone(UTC).isoformat()
+        before, after = canonical_json(entry.before), canonical_json(entry.after)
+        digest = _chained_hash(head, at, entry, before, after)
         rows.append(
             {
                 "occurred_at": entry.occurred_at,
@@ -140,17 +159,20 @@ def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
                 "action": entry.action,
                 "entity_type": entry.entity_type,
                 "entity_id": entry.entity_id,
-                "before": entry.before,
-                "after": entry.after,
+                "before": before,
+                "after": after,
                 "prev_hash": head,
                 "hash": digest,
             }
         )
         head = digest
-    # COPY and Core executemany both keep the order of ``rows``, so ids follow the chain.
-    insert_rows(session, AuditRecord.__table__, rows)
     session.info[_HEAD_KEY] = head
-    return len(rows)
+    return rows
+
+
+def read_chain_head(session: Session) -> None:
+    """Take the chain's lock and read its head now, so that ``audit_records`` needs no query later."""
+    _chain_head(session)
 
 
 def _chain_head(session: Session) -> str:
@@ -161,8 +183,9 @@ def _chain_head(session: Session) -> str:
         # Serialise appenders until commit so two transactions never chain to the same head.
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK_KEY)))
     # On SQLite every write transaction already begins IMMEDIATE, which serialises writers.
-    head = session.scalar(sa.select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1))
-    return head or GENESIS_HASH
+    head = session.scalar(sa.select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)) or GENESIS_HASH
+    session.info[_HEAD_KEY] = head
+    return head
 
 
 @event.listens_for(Session, "after_rollback")

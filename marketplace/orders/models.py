@@ -168,7 +168,16 @@ SNAPSHOT_FIELDS = (
 
 def order_snapshot(values: Mapping[str, Any]) -> dict[str, Any]:
     """An order's audit snapshot from its column values (an ORM row or a plain mapping)."""
-    return {name: _plain(values[name]) for name in SNAPSHOT_FIELDS if name in values}
+    snapshot = {}
+    for name in SNAPSHOT_FIELDS:
+        if name in values:
+            value = values[name]
+            # Most columns hold plain values already; only enums and times need spelling (a batch makes thousands).
+            snapshot[name] = value if type(value) in _PLAIN_TYPES else _plain(value)
+    return snapshot
+
+
+_PLAIN_TYPES = frozenset({str, int, type(None)})
 
 
 def _plain(value: Any) -> Any:
@@ -223,7 +232,7 @@ class OrderLifecycle:
         the delivery leaves it delivered. The first shipment and delivery count (the obligation was met then);
         the last cancellation counts; refunds add up, and the refund is complete when the last of them was.
         """
-        state = cls(status=OrderStatus.PAID)
+        state = _JUST_PAID
         for event in sorted(events, key=lambda event: event.sort_key):
             state = state.apply(event)
         return state
@@ -273,6 +282,7 @@ class OrderLifecycle:
 
 
 LIFECYCLE_FIELDS = tuple(field.name for field in fields(OrderLifecycle))
+_JUST_PAID = OrderLifecycle(status=OrderStatus.PAID)
 
 
 class OrderEvent(Base):

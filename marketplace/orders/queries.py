@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.auth import Actor
 from marketplace.core.permissions import visible_to
-from marketplace.orders.models import LIFECYCLE_FIELDS, Buyer, Order, OrderEvent
+from marketplace.orders.models import LIFECYCLE_FIELDS, Buyer, EventType, Order, OrderEvent
 from marketplace.sellers.models import Seller
 
 
@@ -76,13 +76,17 @@ def stored_events_by_id(session: Session, event_ids: Collection[str]) -> dict[st
 
 
 def stored_events_of_orders(session: Session, order_ids: Collection[str]) -> list[sa.Row[Any]]:
-    """Every stored event of these orders (by the marketplace's order id), with its payload."""
+    """Every stored event of these orders (by the marketplace's order id), with its payload.
+
+    Except an ``order.paid``'s payload (None): what it said is in the order's row, and it is the largest of all.
+    """
     if not order_ids:
         return []
     table = OrderEvent.__table__.c
+    payload = sa.case((table.type == EventType.ORDER_PAID, sa.null()), else_=table.payload).label("payload")
     return list(
         session.execute(
-            sa.select(table.event_id, table.type, table.order_external_id, table.occurred_at, table.payload).where(
+            sa.select(table.event_id, table.type, table.order_external_id, table.occurred_at, payload).where(
                 _among(session, table.order_external_id, order_ids)
             )
         )

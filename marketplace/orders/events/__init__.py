@@ -1,8 +1,10 @@
 """Order events from the marketplace: each validated on its own, stored once per event id, folded into its order.
 
 This is the platform's hot path. A batch of up to 1,000 events costs a fixed number of statements — one read of
-the used event ids, one of the orders and one of their stored events, then one bulk write per table — never one
-per event, and no ORM object per row. Only the orders the batch touches are folded again.
+the used event ids, one of the orders and one of their stored events, one each of the sellers and buyers, one
+each taking the new sellers', buyers' and orders' ids, then one bulk write per table — never one per event, and
+no ORM object per row (but for the claims a batch opens). Only the orders the batch touches are folded again.
+The rows of each table are built while the database stores the previous table's (``batch.Batch._apply``).
 """
 
 from __future__ import annotations

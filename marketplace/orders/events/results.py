@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
+from marketplace.core.bulk import EncodedJSON, canonical_json
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed, flatten_validation_messages
 from marketplace.orders.models import EventType
 from marketplace.orders.schemas import load_event
@@ -32,7 +32,7 @@ class IncomingEvent:
 
     index: int
     data: dict[str, Any]  # as loaded: datetimes parsed, the type an EventType
-    payload: dict[str, Any]  # as sent: what is stored and hashed
+    payload: EncodedJSON  # as sent, in canonical JSON: what is stored and hashed
     payload_hash: str
 
     @property
@@ -116,8 +116,11 @@ def receipt(event_id: str, event_type: str, order_id: str, occurred_at: datetime
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
     """SHA-256 of the event's canonical JSON: the same content always hashes the same, whatever its key order."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _sha256(canonical_json(payload))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def parse_event(index: int, raw: Any) -> IncomingEvent | EventResult:
@@ -129,7 +132,8 @@ def parse_event(index: int, raw: Any) -> IncomingEvent | EventResult:
         data = load_event(raw)
     except ValidationError as exc:
         return rejected(index, raw, invalid(exc.messages))
-    return IncomingEvent(index=index, data=data, payload=dict(raw), payload_hash=payload_hash(raw))
+    payload = canonical_json(raw)
+    return IncomingEvent(index=index, data=data, payload=payload, payload_hash=_sha256(payload))
 
 
 def invalid(messages: Any) -> ValidationFailed:
