@@ -26,7 +26,7 @@ from marketplace.core import clock
 log = logging.getLogger(__name__)
 
 # Domain modules whose import registers their jobs (each issue adds its ``jobs`` module here).
-JOB_MODULES: tuple[str, ...] = ("marketplace.claims.jobs",)
+JOB_MODULES: tuple[str, ...] = ("marketplace.claims.jobs", "marketplace.sanctions.jobs")
 
 
 @dataclass(frozen=True, slots=True)

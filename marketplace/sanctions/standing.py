@@ -1,0 +1,563 @@
+"""The rules applied to the database: evaluate sellers, impose and end sanctions, and keep each standing row current.
+
+Everything here is set-based over the sellers of a batch: a sweep that escalates 1,000 claims judges their sellers
+with a handful of statements, never a query per violation. Each seller's standing row is locked (in seller order)
+before its facts are read, so two runners judging the same seller run one after the other, the second on what the
+first committed; and each automatic sanction is keyed by the evaluation that imposed it, so none is ever doubled.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from marketplace.core.audit import AuditEntry, jsonable, record_audit_many
+from marketplace.core.auth import Actor
+from marketplace.core.errors import Forbidden
+from marketplace.core.models import Role
+from marketplace.core.queries import business_calendar
+from marketplace.core.signals import Signal, publish
+from marketplace.notifications.models import Audience
+from marketplace.notifications.outbox import WEBHOOK_CHANNEL, Outgoing, enqueue
+from marketplace.sanctions import queries
+from marketplace.sanctions import signals as sanction_signals
+from marketplace.sanctions.models import (
+    Sanction,
+    SanctionEnd,
+    SanctionRule,
+    SanctionSource,
+    SellerStanding,
+    Stage,
+    StageChange,
+    highest_stage,
+)
+from marketplace.sanctions.policy import SanctionPolicy, current_sanction_policy, sanction_policy_version
+from marketplace.sanctions.rules import (
+    Evaluation,
+    Outcome,
+    SellerTrack,
+    evaluation_points,
+    needs_orders,
+    orders_limit,
+    points_at,
+    run_evaluations,
+    stage_at,
+)
+
+standings = SellerStanding.__table__
+sanctions = Sanction.__table__
+STANDING_CHANGED_TOPIC = "seller.standing_changed"
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def lock_standings(session: Session, seller_ids: Iterable[int], *, now: datetime) -> dict[int, Any]:
+    """The sellers' standing rows, created clean when missing, locked until commit (in seller order)."""
+    seller_ids = sorted(set(seller_ids))
+    if not seller_ids:
+        return {}
+    policy = current_sanction_policy(session)
+    session.execute(
+        _insert(session)(standings).on_conflict_do_nothing(index_elements=[standings.c.seller_id]),
+        [
+            {
+                "seller_id": seller_id,
+                "stage": Stage.NONE.value,
+                "may_list": True,
+                "may_sell": True,
+                "active_points": 0,
+                "orders_in_window": 0,
+                "window_days": policy.window_days,
+                "policy_version": policy.version,
+                "sanctions": [],
+                "evaluated_at": now,
+                "changed_at": now,
+                "revision": 0,
+            }
+            for seller_id in seller_ids
+        ],
+    )
+    query = sa.select(standings).where(standings.c.seller_id.in_(seller_ids)).order_by(standings.c.seller_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.seller_id: row for row in session.execute(query)}
+
+
+def evaluate(
+    session: Session, evaluations: Sequence[Evaluation], *, cause: str, actor: Actor, now: datetime
+) -> dict[int, Stage]:
+    """Judge each evaluation in time order per seller; impose what the rules say, and write each move's history.
+
+    Returns the stage each seller that moved reached, for ``refresh_standings(history_from=...)``.
+    """
+    if not evaluations:
+        return {}
+    policy = current_sanction_policy(session)
+    by_seller: dict[int, list[Evaluation]] = defaultdict(list)
+    for evaluation in sorted(evaluations, key=lambda evaluation: evaluation.sort_key):
+        by_seller[evaluation.seller_id].append(evaluation)
+    lock_standings(session, by_seller, now=now)
+    since = {seller_id: judged[0].at for seller_id, judged in by_seller.items()}
+    held = queries.held_for(session, since)
+    # A seller already at the top stage at each of its instants has nowhere to go: skip reading its facts.
+    for seller_id in list(by_seller):
+        by_seller[seller_id] = [e for e in by_seller[seller_id] if stage_at(held[seller_id], e.at).next is not None]
+        if not by_seller[seller_id]:
+            del by_seller[seller_id]
+    if not by_seller:
+        return {}
+    facts = queries.facts_for(session, {seller_id: since[seller_id] for seller_id in by_seller})
+    tracks = {seller_id: SellerTrack(facts[seller_id], list(held[seller_id])) for seller_id in by_seller}
+    orders_at = _orders_at(session, tracks, by_seller, policy)
+    outcomes = [
+        outcome
+        for seller_id, judged in by_seller.items()
+        for outcome in run_evaluations(tracks[seller_id], judged, orders_at, policy)
+    ]
+    imposed = impose_outcomes(session, outcomes, policy=policy, actor=actor, now=now)
+    reached: dict[int, Stage] = {}
+    moves = []
+    for outcome, row in zip(outcomes, imposed, strict=True):
+        if row is None:
+            continue
+        moves.append(
+            {
+                "seller_id": row["seller_id"],
+                "at": row["starts_at"],
+                "from_stage": outcome.from_stage.value,
+                "to_stage": row["stage"],
+                "cause": cause,
+                "actor": actor.ref,
+                "recorded_at": now,
+            }
+        )
+        reached[row["seller_id"]] = Stage(row["stage"])
+    if moves:
+        session.execute(sa.insert(StageChange.__table__), moves)
+    return reached
+
+
+def _orders_at(
+    session: Session,
+    tracks: Mapping[int, SellerTrack],
+    by_seller: Mapping[int, list[Evaluation]],
+    policy: SanctionPolicy,
+) -> dict[tuple[int, datetime], int]:
+    """The orders at each instant whose points reach a threshold's points, counted in one statement."""
+    limits: dict[tuple[int, datetime], int | None] = {}
+    for seller_id, judged in by_seller.items():
+        for evaluation, points in evaluation_points(tracks[seller_id], judged):
+            if not needs_orders(points, policy):
+                continue
+            key = (seller_id, evaluation.at)
+            limit = orders_limit(points, policy)
+            previous = limits.get(key, 0)
+            limits[key] = None if limit is None or previous is None else max(previous, limit)
+    moments = list(limits)
+    counts = queries.count_orders(session, moments, policy.window, [limits[moment] for moment in moments])
+    return dict(zip(moments, counts, strict=True))
+
+
+def impose_outcomes(
+    session: Session, outcomes: Sequence[Outcome], *, policy: SanctionPolicy, actor: Actor, now: datetime
+) -> list[dict[str, Any] | None]:
+    """Write the sanctions the rules imposed (once per evaluation), audit them and tell the other domains.
+
+    Returns each outcome's sanction row, or None where it had been imposed already (its trigger key was taken).
+    """
+    if not outcomes:
+        return []
+    calendar = business_calendar(session)
+    # The figures shown with a sanction are exact, even where the rule only needed to know "at most N orders".
+    exact = queries.count_orders(
+        session,
+        [(outcome.evaluation.seller_id, outcome.evaluation.at) for outcome in outcomes],
+        policy.window,
+        [None] * len(outcomes),
+    )
+    rows = [
+        {
+            "seller_id": outcome.evaluation.seller_id,
+            "stage": outcome.move.stage.value,
+            "source": SanctionSource.RULES.value,
+            "rule": outcome.move.rule.value,
+            "trigger_key": outcome.evaluation.trigger_key,
+            "trigger_violation_id": outcome.evaluation.violation_id,
+            "violation_ids": outcome.violation_ids,
+            "points": outcome.points,
+            "orders": orders,
+            "policy_version": policy.version,
+            "reason": "",
+            "starts_at": outcome.evaluation.at,
+            "ends_at": outcome.ends_at,
+            "imposed_at": now,
+            "imposed_by": actor.ref,
+            "appeal_due_at": calendar.add_business_days(outcome.evaluation.at, policy.appeal_business_days),
+        }
+        for outcome, orders in zip(outcomes, exact, strict=True)
+    ]
+    inserted = session.execute(
+        _insert(session)(sanctions)
+        .on_conflict_do_nothing(index_elements=[sanctions.c.trigger_key])
+        .returning(sanctions.c.id, sanctions.c.trigger_key),
+        rows,
+    ).all()
+    ids = {row.trigger_key: row.id for row in inserted}
+    imposed = [{**row, "id": ids[row["trigger_key"]]} if row["trigger_key"] in ids else None for row in rows]
+    record_imposed(session, [row for row in imposed if row is not None], actor=actor)
+    return imposed
+
+
+def record_imposed(session: Session, imposed: Sequence[Mapping[str, Any]], *, actor: Actor) -> None:
+    """Audit newly imposed sanctions (at their start) and publish ``sanction.imposed``."""
+    if not imposed:
+        return
+    record_audit_many(
+        session,
+        [
+            AuditEntry(
+                actor=actor.ref,
+                action="sanction.impose",
+                entity_type="sanction",
+                entity_id=str(row["id"]),
+                before=None,
+                after=jsonable(
+                    {
+                        key: row[key]
+                        for key in (
+                            "seller_id",
+                            "stage",
+                            "source",
+                            "rule",
+                            "starts_at",
+                            "ends_at",
+                            "reason",
+                            "points",
+                            "orders",
+                            "violation_ids",
+                            "policy_version",
+                        )
+                    }
+                ),
+                occurred_at=row["starts_at"],
+            )
+            for row in imposed
+        ],
+    )
+    publish(
+        session,
+        [
+            Signal(
+                sanction_signals.SANCTION_IMPOSED,
+                row["starts_at"],
+                {
+                    "sanction_id": row["id"],
+                    "seller_id": row["seller_id"],
+                    "stage": row["stage"],
+                    "starts_at": row["starts_at"],
+                    "ends_at": row["ends_at"],
+                    "reason": row["reason"] or row["rule"],
+                    "source": row["source"],
+                    "rule": row["rule"],
+                    "points": row["points"],
+                    "orders": row["orders"],
+                    "violation_ids": list(row["violation_ids"]),
+                },
+            )
+            for row in imposed
+        ],
+        actor=actor,
+        now=max(row["imposed_at"] for row in imposed),
+    )
+
+
+def record_ended(session: Session, ended: Sequence[Mapping[str, Any]], *, actor: Actor, now: datetime) -> None:
+    """Audit sanctions that ended (at their end) and publish ``sanction.ended``.
+
+    Each row: id, seller_id, stage, ended_at, how, reason.
+    """
+    if not ended:
+        return
+    record_audit_many(
+        session,
+        [
+            AuditEntry(
+                actor=actor.ref,
+                action="sanction.end",
+                entity_type="sanction",
+                entity_id=str(row["id"]),
+                before={"ended_at": None},
+                after=jsonable({"ended_at": row["ended_at"], "ended_how": row["how"], "end_reason": row["reason"]}),
+                occurred_at=row["ended_at"],
+            )
+            for row in ended
+        ],
+    )
+    publish(
+        session,
+        [
+            Signal(
+                sanction_signals.SANCTION_ENDED,
+                row["ended_at"],
+                {
+                    "sanction_id": row["id"],
+                    "seller_id": row["seller_id"],
+                    "stage": row["stage"],
+                    "ended_at": row["ended_at"],
+                    "how": row["how"],
+                    "reason": row["reason"],
+                },
+            )
+            for row in ended
+        ],
+        actor=actor,
+        now=now,
+    )
+
+
+def lift_unjustified(
+    session: Session, seller_ids: Iterable[int], *, reason: str, actor: Actor, now: datetime
+) -> list[Sanction]:
+    """Lift the sellers' automatic sanctions that the violations still standing no longer justify.
+
+    Each sanction is judged on its own evidence: the violations that stood at its start, less those since
+    overturned or set aside, against the threshold (of the policy version) that imposed it; a jump stands while
+    its violation does. Lifting a selling restriction needs a supervisor.
+    """
+    seller_ids = sorted(set(seller_ids))
+    running = list(
+        session.scalars(
+            sa.select(Sanction)
+            .where(
+                Sanction.seller_id.in_(seller_ids),
+                Sanction.ended_at.is_(None),
+                Sanction.source == SanctionSource.RULES,
+            )
+            .order_by(Sanction.seller_id, Sanction.id)
+            .with_for_update()
+        )
+    )
+    if not running:
+        return []
+    since: dict[int, datetime] = {}
+    for sanction in running:
+        since[sanction.seller_id] = min(since.get(sanction.seller_id, sanction.starts_at), sanction.starts_at)
+    facts = queries.facts_for(session, since)
+    checks: list[tuple[Sanction, SanctionPolicy, int]] = []
+    unjustified: list[Sanction] = []
+    policies: dict[int, SanctionPolicy] = {}
+    for sanction in running:
+        standing_ids = {fact.id for fact in facts[sanction.seller_id]}
+        if sanction.trigger_violation_id not in standing_ids:
+            unjustified.append(sanction)
+            continue
+        if sanction.rule is SanctionRule.JUMP:
+            continue
+        if sanction.policy_version not in policies:
+            policies[sanction.policy_version] = sanction_policy_version(session, sanction.policy_version)
+        policy = policies[sanction.policy_version]
+        through = sanction.trigger_violation_id if (sanction.trigger_key or "").startswith("violation:") else None
+        points, _ids = points_at(facts[sanction.seller_id], sanction.starts_at, through_id=through)
+        checks.append((sanction, policy, points))
+    # Each check counts orders in the window of the policy version that imposed the sanction.
+    by_window: dict[Any, list[int]] = defaultdict(list)
+    for index, (_sanction, policy, _points) in enumerate(checks):
+        by_window[policy.window].append(index)
+    orders: dict[int, int] = {}
+    for window, indexes in by_window.items():
+        moments = [(checks[index][0].seller_id, checks[index][0].starts_at) for index in indexes]
+        orders.update(zip(indexes, queries.count_orders(session, moments, window, [None] * len(moments)), strict=True))
+    for index, (sanction, policy, points) in enumerate(checks):
+        threshold = (
+            policy.notice_threshold if sanction.rule is SanctionRule.NOTICE_THRESHOLD else policy.sanction_threshold
+        )
+        if not threshold.met(points, orders[index]):
+            unjustified.append(sanction)
+    if not unjustified:
+        return []
+    if actor.role is Role.AGENT and any(sanction.stage.rank >= Stage.RESTRICTED.rank for sanction in unjustified):
+        raise Forbidden(_l("Lifting a selling restriction needs a supervisor."))
+    for sanction in unjustified:
+        sanction.end(SanctionEnd.LIFTED, at=now, reason=reason, by=actor.ref)
+    session.flush()
+    record_ended(
+        session,
+        [
+            {
+                "id": sanction.id,
+                "seller_id": sanction.seller_id,
+                "stage": sanction.stage.value,
+                "ended_at": now,
+                "how": SanctionEnd.LIFTED.value,
+                "reason": reason,
+            }
+            for sanction in unjustified
+        ],
+        actor=actor,
+        now=now,
+    )
+    return unjustified
+
+
+def refresh_standings(
+    session: Session,
+    seller_ids: Iterable[int],
+    *,
+    changed_at: Mapping[int, datetime] | datetime,
+    cause: str,
+    actor: Actor,
+    now: datetime,
+    history_from: Mapping[int, Stage] | None = None,
+) -> int:
+    """Recompute the sellers' standing rows; for each that changed, a webhook, a signal and its stage history.
+
+    ``changed_at``: the effective time of the change, per seller or for all. ``history_from``: the stage whose move
+    the history has recorded already (``evaluate`` writes each move up as it imposes it). Returns how many
+    standings changed.
+    """
+    seller_ids = sorted(set(seller_ids))
+    if not seller_ids:
+        return 0
+    policy = current_sanction_policy(session)
+    stored = lock_standings(session, seller_ids, now=now)
+    points = queries.active_points(session, seller_ids)
+    counts = queries.orders_in_window(session, seller_ids, at=now, window=policy.window)
+    running = queries.running_sanctions(session, seller_ids)
+    external_ids = queries.sellers_by_id(session, seller_ids)
+    updates: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for seller_id in seller_ids:
+        old = stored[seller_id]
+        in_force = [_in_force(sanction) for sanction in running.get(seller_id, [])]
+        stage = highest_stage(sanction["stage"] for sanction in in_force)
+        values = {
+            "stage": stage.value,
+            "may_list": stage.may_list,
+            "may_sell": stage.may_sell,
+            "active_points": points.get(seller_id, 0),
+            "sanctions": in_force,
+        }
+        update = {
+            "b_seller_id": seller_id,
+            "orders_in_window": counts.get(seller_id, 0),
+            "window_days": policy.window_days,
+            "policy_version": policy.version,
+            "evaluated_at": now,
+            "changed_at": old.changed_at,
+            "revision": old.revision,
+            **values,
+        }
+        if any(getattr(old, key) != value for key, value in values.items()):
+            at = changed_at if isinstance(changed_at, datetime) else changed_at.get(seller_id, now)
+            update.update(changed_at=at, revision=old.revision + 1)
+            base = (history_from or {}).get(seller_id, Stage(old.stage))
+            changes.append({"seller_id": seller_id, "from_stage": base, "at": at, **update})
+        updates.append(update)
+    session.execute(
+        sa.update(standings)
+        .where(standings.c.seller_id == sa.bindparam("b_seller_id"))
+        .values({key: sa.bindparam(key) for key in updates[0] if key != "b_seller_id"}),
+        updates,
+    )
+    _announce(session, changes, external_ids, cause=cause, actor=actor, now=now)
+    return len(changes)
+
+
+def _in_force(sanction: Mapping[str, Any]) -> dict[str, Any]:
+    """A sanction in force as the standing row (and its webhook) shows it."""
+    return jsonable(
+        {
+            "id": sanction["id"],
+            "stage": sanction["stage"],
+            "source": sanction["source"],
+            "starts_at": sanction["starts_at"],
+            "ends_at": sanction["ends_at"],
+            "reason": sanction["reason"] or sanction["rule"],
+        }
+    )
+
+
+def _announce(
+    session: Session,
+    changes: Sequence[Mapping[str, Any]],
+    external_ids: Mapping[int, str],
+    *,
+    cause: str,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """The webhook, the signal and (when the stage moved) the stage history of each changed standing."""
+    if not changes:
+        return
+    enqueue(
+        session,
+        [
+            Outgoing(
+                dedupe_key=f"{STANDING_CHANGED_TOPIC}:{change['seller_id']}:{change['revision']}",
+                topic=STANDING_CHANGED_TOPIC,
+                audience=Audience.MARKETPLACE,
+                channel=WEBHOOK_CHANNEL,
+                # The envelope of outbox.enqueue_webhook, written for the whole batch in one statement.
+                payload={
+                    "topic": STANDING_CHANGED_TOPIC,
+                    "id": f"{STANDING_CHANGED_TOPIC}:{change['seller_id']}:{change['revision']}",
+                    "data": {
+                        "seller_id": external_ids[change["seller_id"]],
+                        "stage": change["stage"],
+                        "may_list": change["may_list"],
+                        "may_sell": change["may_sell"],
+                        "active_points": change["active_points"],
+                        "sanctions": change["sanctions"],
+                        "changed_at": change["at"],
+                    },
+                },
+            )
+            for change in changes
+        ],
+        now=now,
+    )
+    moved = [change for change in changes if Stage(change["from_stage"]) is not Stage(change["stage"])]
+    if moved:
+        session.execute(
+            sa.insert(StageChange.__table__),
+            [
+                {
+                    "seller_id": change["seller_id"],
+                    "at": change["at"],
+                    "from_stage": Stage(change["from_stage"]).value,
+                    "to_stage": change["stage"],
+                    "cause": cause,
+                    "actor": actor.ref,
+                    "recorded_at": now,
+                }
+                for change in moved
+            ],
+        )
+    publish(
+        session,
+        [
+            Signal(
+                sanction_signals.STANDING_CHANGED,
+                change["at"],
+                {
+                    "seller_id": change["seller_id"],
+                    "stage": change["stage"],
+                    "may_list": change["may_list"],
+                    "may_sell": change["may_sell"],
+                    "active_points": change["active_points"],
+                },
+            )
+            for change in changes
+        ],
+        actor=actor,
+        now=now,
+    )
