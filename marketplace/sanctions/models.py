@@ -147,6 +147,16 @@ class SanctionEnd(enum.StrEnum):
     LIFTED = "lifted"  # a supervisor lifted it, an appeal was accepted, or it was no longer justified
 
 
+class EndCause(enum.StrEnum):
+    """Why a sanction ended, more precisely than how (the policy what-if replays people's decisions)."""
+
+    EXPIRED = "expired"
+    SHORTENED = "shortened"
+    LIFTED_BY_STAFF = "lifted_by_staff"
+    APPEAL_ACCEPTED = "appeal_accepted"
+    NO_LONGER_JUSTIFIED = "no_longer_justified"
+
+
 class AppealStatus(enum.StrEnum):
     """Where an appeal stands."""
 
@@ -202,6 +212,8 @@ class Violation(Base):
     raised_at: Mapped[datetime | None]
     appeal_due_at: Mapped[datetime]
     pause_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sanction_pauses.id", ondelete="RESTRICT"))
+    # When a pause set it aside: its time when it fell in a pause declared before, else the declaration.
+    set_aside_at: Mapped[datetime | None]
     overturned_at: Mapped[datetime | None]
     overturned_by: Mapped[str | None] = mapped_column(sa.String(80))
     overturn_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -210,6 +222,11 @@ class Violation(Base):
     def counts(self) -> bool:
         """Whether its points count now."""
         return self.state is ViolationState.ACTIVE
+
+    @property
+    def void_at(self) -> datetime | None:
+        """When it stopped standing (overturned or set aside), if it did."""
+        return self.overturned_at or self.set_aside_at
 
     def overturn(self, *, reason: str, by: str, now: datetime) -> None:
         """Staff decided the violation does not stand: its points stop counting."""
@@ -283,6 +300,7 @@ class Sanction(Base):
     shortened_by: Mapped[str | None] = mapped_column(sa.String(80))
     ended_at: Mapped[datetime | None]
     ended_how: Mapped[SanctionEnd | None] = mapped_column(_enum(SanctionEnd))
+    end_cause: Mapped[EndCause | None] = mapped_column(_enum(EndCause))
     ended_by: Mapped[str | None] = mapped_column(sa.String(80))
     end_reason: Mapped[str | None] = mapped_column(sa.Text)
 
@@ -306,13 +324,14 @@ class Sanction(Base):
         self.shortened_by = by
         self.end_reason = reason
         if ends_at <= now:
-            self.end(SanctionEnd.SHORTENED, at=ends_at, reason=reason, by=by)
+            self.end(SanctionEnd.SHORTENED, EndCause.SHORTENED, at=ends_at, reason=reason, by=by)
 
-    def end(self, how: SanctionEnd, *, at: datetime, reason: str | None, by: str) -> None:
+    def end(self, how: SanctionEnd, cause: EndCause, *, at: datetime, reason: str | None, by: str) -> None:
         """The sanction stops applying at ``at``."""
         self.require_in_force()
         self.ended_at = at
         self.ended_how = how
+        self.end_cause = cause
         self.ended_by = by
         self.end_reason = reason
 

@@ -33,6 +33,7 @@ from marketplace.sanctions.models import (
     STOOD,
     Appeal,
     AppealStatus,
+    EndCause,
     Sanction,
     SanctionEnd,
     SanctionPause,
@@ -151,6 +152,7 @@ def record_violations(
                 "raised_at": None,
                 "appeal_due_at": due[appeal_from],
                 "pause_id": pause.id if pause else None,
+                "set_aside_at": item.occurred_at if pause else None,
             }
         )
     audit_at = {(item.claim_id, item.kind.value): item.audit_at for item in inputs}
@@ -462,14 +464,22 @@ def shorten_sanction(
 
 
 def lift_sanction(
-    session: Session, sanction: Sanction, *, reason: str, actor: Actor, now: datetime, cause: str = "sanction_lifted"
+    session: Session, sanction: Sanction, *, reason: str, actor: Actor, now: datetime, appeal: bool = False
 ) -> Sanction:
-    """A supervisor lifts a sanction now."""
+    """A supervisor lifts a sanction now (or staff accepted its appeal)."""
     reason = _text(reason, "reason")
-    sanction.end(SanctionEnd.LIFTED, at=now, reason=reason, by=actor.ref)
+    cause = EndCause.APPEAL_ACCEPTED if appeal else EndCause.LIFTED_BY_STAFF
+    sanction.end(SanctionEnd.LIFTED, cause, at=now, reason=reason, by=actor.ref)
     session.flush()
     record_ended(session, [_ended_row(sanction)], actor=actor, now=now)
-    refresh_standings(session, [sanction.seller_id], changed_at=now, cause=cause, actor=actor, now=now)
+    refresh_standings(
+        session,
+        [sanction.seller_id],
+        changed_at=now,
+        cause="appeal_accepted" if appeal else "sanction_lifted",
+        actor=actor,
+        now=now,
+    )
     return sanction
 
 
@@ -595,7 +605,7 @@ def decide_appeal(
             assert violation is not None
             overturn_violation(session, violation, reason=reason, actor=actor, now=now, cause="appeal_accepted")
         elif sanction is not None and sanction.in_force:
-            lift_sanction(session, sanction, reason=reason, actor=actor, now=now, cause="appeal_accepted")
+            lift_sanction(session, sanction, reason=reason, actor=actor, now=now, appeal=True)
     publish(
         session,
         [
@@ -663,7 +673,7 @@ def declare_pause(
             violations.c.occurred_at < ends_at,
             violations.c.state.in_([state.value for state in STOOD]),
         )
-        .values(state=ViolationState.SET_ASIDE.value, pause_id=pause.id)
+        .values(state=ViolationState.SET_ASIDE.value, pause_id=pause.id, set_aside_at=now)
         .returning(violations.c.id, violations.c.seller_id, violations.c.points)
     ).all()
     pause.set_aside_count = len(set_aside)

@@ -236,11 +236,15 @@ def pauses_overlapping(session: Session, start: datetime, end: datetime) -> list
 
 
 def facts_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Fact]]:
-    """For each seller, the violations that stood and still counted after its instant ``since[seller]``."""
+    """For each seller, the violations that counted (or might have) at some instant from ``since[seller]`` on.
+
+    Overturned and set-aside ones come too, with the instant they stopped standing: a violation stood until then.
+    """
     if not since:
         return {}
     earliest = min(since.values())
     found: dict[int, list[Fact]] = defaultdict(list)
+    void_at = sa.func.coalesce(violations.c.overturned_at, violations.c.set_aside_at)
     rows = session.execute(
         sa.select(
             violations.c.id,
@@ -251,17 +255,19 @@ def facts_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Fa
             violations.c.points,
             violations.c.initial_points,
             violations.c.raised_at,
+            violations.c.overturned_at,
+            violations.c.set_aside_at,
         )
         .where(
             violations.c.seller_id.in_(list(since)),
-            violations.c.state.in_([state.value for state in STOOD]),
             violations.c.expires_at > earliest,
+            sa.or_(violations.c.state.in_([state.value for state in STOOD]), void_at > earliest),
         )
         .order_by(violations.c.seller_id, violations.c.occurred_at, violations.c.id)
     )
     for row in rows:
         if row.expires_at > since[row.seller_id]:
-            found[row.seller_id].append(Fact(*row))
+            found[row.seller_id].append(Fact(*row[:8], void_at=row.overturned_at or row.set_aside_at))
     return found
 
 

@@ -46,6 +46,11 @@ class Fact:
     points: int  # what it counts from ``raised_at`` on (or throughout, when never raised)
     initial_points: int
     raised_at: datetime | None = None
+    void_at: datetime | None = None  # overturned or set aside then: it stood only before
+
+    def stands_at(self, at: datetime) -> bool:
+        """Whether it had not been overturned or set aside by ``at``."""
+        return self.void_at is None or self.void_at > at
 
     def points_at(self, at: datetime) -> int:
         """Its points at the instant ``at`` (a late shipment counts its severe points once raised)."""
@@ -54,16 +59,20 @@ class Fact:
         return self.initial_points
 
 
-def points_at(facts: Iterable[Fact], at: datetime, *, through_id: int | None = None) -> tuple[int, list[int]]:
+def points_at(
+    facts: Iterable[Fact], at: datetime, *, through_id: int | None = None, as_of: datetime | None = None
+) -> tuple[int, list[int]]:
     """The points that count at ``at``, and which violations they come from.
 
     ``through_id``: evaluating the recording of that violation, later-recorded violations of the same instant do not
     count yet (sweeps record many violations with one deadline; each is judged in turn, as if recorded one by one).
+    ``as_of``: leave out what had been overturned or set aside by then (default: by ``at``).
     """
+    as_of = at if as_of is None else as_of
     total = 0
     ids: list[int] = []
     for fact in facts:
-        if fact.occurred_at > at or fact.expires_at <= at:
+        if fact.occurred_at > at or fact.expires_at <= at or not fact.stands_at(as_of):
             continue
         if through_id is not None and fact.occurred_at == at and fact.id > through_id:
             continue
@@ -74,13 +83,18 @@ def points_at(facts: Iterable[Fact], at: datetime, *, through_id: int | None = N
 
 @dataclass(slots=True)
 class Held:
-    """A sanction as the rules see it: its stage and when it applies."""
+    """A sanction as the rules see it: its stage, when it applies, and (when the rules imposed it) why."""
 
     stage: Stage
     starts_at: datetime
     ends_at: datetime | None  # None: until a supervisor's review
     ended_at: datetime | None = None  # when it ended before ``ends_at`` (lifted), or None
-    sanction_id: int | None = None
+    sanction_id: int | None = None  # None: imposed by this run of the rules (a replay's own)
+    rule: SanctionRule | None = None  # None: staff imposed it
+    trigger_id: int | None = None
+    through_id: int | None = None
+    orders: int | None = None  # the orders the rule compared (at most counted up to what decided it)
+    policy: SanctionPolicy | None = None  # the policy that imposed it
 
     @property
     def end(self) -> datetime | None:
@@ -98,6 +112,34 @@ class Held:
 def stage_at(held: Iterable[Held], at: datetime) -> Stage:
     """The seller's stage at ``at``: the most severe sanction in force then."""
     return highest_stage(sanction.stage for sanction in held if sanction.in_force_at(at))
+
+
+def unjustified(held: Iterable[Held], facts: Sequence[Fact], at: datetime) -> list[Held]:
+    """The sanctions the rules imposed, in force at ``at``, that the violations still standing then no longer justify.
+
+    A sanction is judged on its own evidence: its violation must still stand, and (unless it was a jump) the
+    violations that stood at its start, less those overturned or set aside by ``at``, must still reach the threshold
+    that imposed it, over the orders it counted then.
+    """
+    standing = {fact.id for fact in facts if fact.stands_at(at)}
+    found = []
+    for sanction in held:
+        if sanction.rule is None or not sanction.in_force_at(at):
+            continue
+        if sanction.trigger_id not in standing:
+            found.append(sanction)
+            continue
+        if sanction.rule is SanctionRule.JUMP or sanction.policy is None or sanction.orders is None:
+            continue
+        points, _ids = points_at(facts, sanction.starts_at, through_id=sanction.through_id, as_of=at)
+        threshold = (
+            sanction.policy.notice_threshold
+            if sanction.rule is SanctionRule.NOTICE_THRESHOLD
+            else sanction.policy.sanction_threshold
+        )
+        if not threshold.met(points, sanction.orders):
+            found.append(sanction)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +211,45 @@ class Outcome:
     ends_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class StaffEnd:
+    """A person ended a sanction early: lifted at ``at``, or shortened at ``at`` to end at ``ends_at``."""
+
+    at: datetime
+    stage: Stage
+    ends_at: datetime | None = None  # None: lifted
+
+    def apply(self, held: list[Held]) -> None:
+        """End (or shorten) the sanction of this stage that the rules imposed and that is in force then."""
+        for sanction in held:
+            if sanction.sanction_id is None and sanction.stage is self.stage and sanction.in_force_at(self.at):
+                if self.ends_at is None:
+                    sanction.ended_at = self.at
+                else:
+                    sanction.ends_at = self.ends_at if sanction.ends_at is None else min(sanction.ends_at, self.ends_at)
+                return
+
+
 @dataclass(slots=True)
 class SellerTrack:
     """One seller's facts and sanctions while its evaluations are run in order."""
 
     facts: list[Fact] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
+    # Replays only, in time order: what people did, and when violations stopped standing (each such moment lifts
+    # what is no longer justified, as ``standing.lift_unjustified`` does live).
+    staff_ends: list[StaffEnd] = field(default_factory=list)
+    void_times: list[datetime] = field(default_factory=list)
+
+    def catch_up(self, until: datetime) -> None:
+        """Apply what people did, and the lifts of what stopped being justified, up to ``until``."""
+        while (self.staff_ends and self.staff_ends[0].at <= until) or (self.void_times and self.void_times[0] <= until):
+            if self.staff_ends and (not self.void_times or self.staff_ends[0].at <= self.void_times[0]):
+                self.staff_ends.pop(0).apply(self.held)
+                continue
+            at = self.void_times.pop(0)
+            for sanction in unjustified(self.held, self.facts, at):
+                sanction.ended_at = at
 
 
 def run_evaluations(
@@ -190,6 +265,7 @@ def run_evaluations(
     """
     outcomes: list[Outcome] = []
     for evaluation in evaluations:
+        track.catch_up(evaluation.at)
         current = stage_at(track.held, evaluation.at)
         if current.next is None:
             continue
@@ -200,7 +276,18 @@ def run_evaluations(
             continue
         duration = policy.duration(move.stage)
         ends_at = None if duration is None else evaluation.at + duration
-        track.held.append(Held(move.stage, evaluation.at, ends_at))
+        track.held.append(
+            Held(
+                move.stage,
+                evaluation.at,
+                ends_at,
+                rule=move.rule,
+                trigger_id=evaluation.violation_id,
+                through_id=evaluation.through_id,
+                orders=orders,
+                policy=policy,
+            )
+        )
         outcomes.append(Outcome(evaluation, move, current, points, orders, ids, ends_at))
     return outcomes
 

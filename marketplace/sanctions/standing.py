@@ -29,9 +29,9 @@ from marketplace.notifications.outbox import WEBHOOK_CHANNEL, Outgoing, enqueue
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
 from marketplace.sanctions.models import (
+    EndCause,
     Sanction,
     SanctionEnd,
-    SanctionRule,
     SanctionSource,
     SellerStanding,
     Stage,
@@ -41,14 +41,15 @@ from marketplace.sanctions.models import (
 from marketplace.sanctions.policy import SanctionPolicy, current_sanction_policy, sanction_policy_version
 from marketplace.sanctions.rules import (
     Evaluation,
+    Held,
     Outcome,
     SellerTrack,
     evaluation_points,
     needs_orders,
     orders_limit,
-    points_at,
     run_evaluations,
     stage_at,
+    unjustified,
 )
 
 standings = SellerStanding.__table__
@@ -329,9 +330,8 @@ def lift_unjustified(
 ) -> list[Sanction]:
     """Lift the sellers' automatic sanctions that the violations still standing no longer justify.
 
-    Each sanction is judged on its own evidence: the violations that stood at its start, less those since
-    overturned or set aside, against the threshold (of the policy version) that imposed it; a jump stands while
-    its violation does. Lifting a selling restriction needs a supervisor.
+    The rule is ``rules.unjustified``; it is applied whenever violations stop standing (overturned, set aside).
+    Lifting a selling restriction needs a supervisor.
     """
     seller_ids = sorted(set(seller_ids))
     running = list(
@@ -352,42 +352,26 @@ def lift_unjustified(
     for sanction in running:
         since[sanction.seller_id] = min(since.get(sanction.seller_id, sanction.starts_at), sanction.starts_at)
     facts = queries.facts_for(session, since)
-    checks: list[tuple[Sanction, SanctionPolicy, int]] = []
-    unjustified: list[Sanction] = []
     policies: dict[int, SanctionPolicy] = {}
+    held: dict[int, Held] = {}
     for sanction in running:
-        standing_ids = {fact.id for fact in facts[sanction.seller_id]}
-        if sanction.trigger_violation_id not in standing_ids:
-            unjustified.append(sanction)
-            continue
-        if sanction.rule is SanctionRule.JUMP:
-            continue
         if sanction.policy_version not in policies:
             policies[sanction.policy_version] = sanction_policy_version(session, sanction.policy_version)
-        policy = policies[sanction.policy_version]
-        through = sanction.trigger_violation_id if (sanction.trigger_key or "").startswith("violation:") else None
-        points, _ids = points_at(facts[sanction.seller_id], sanction.starts_at, through_id=through)
-        checks.append((sanction, policy, points))
-    # Each check counts orders in the window of the policy version that imposed the sanction.
-    by_window: dict[Any, list[int]] = defaultdict(list)
-    for index, (_sanction, policy, _points) in enumerate(checks):
-        by_window[policy.window].append(index)
-    orders: dict[int, int] = {}
-    for window, indexes in by_window.items():
-        moments = [(checks[index][0].seller_id, checks[index][0].starts_at) for index in indexes]
-        orders.update(zip(indexes, queries.count_orders(session, moments, window, [None] * len(moments)), strict=True))
-    for index, (sanction, policy, points) in enumerate(checks):
-        threshold = (
-            policy.notice_threshold if sanction.rule is SanctionRule.NOTICE_THRESHOLD else policy.sanction_threshold
+        held[sanction.id] = held_of(sanction, policies[sanction.policy_version])
+    lifted_ids = {
+        found.sanction_id
+        for seller_id in since
+        for found in unjustified(
+            [held[sanction.id] for sanction in running if sanction.seller_id == seller_id], facts[seller_id], now
         )
-        if not threshold.met(points, orders[index]):
-            unjustified.append(sanction)
-    if not unjustified:
+    }
+    unjust = [sanction for sanction in running if sanction.id in lifted_ids]
+    if not unjust:
         return []
-    if actor.role is Role.AGENT and any(sanction.stage.rank >= Stage.RESTRICTED.rank for sanction in unjustified):
+    if actor.role is Role.AGENT and any(sanction.stage.rank >= Stage.RESTRICTED.rank for sanction in unjust):
         raise Forbidden(_l("Lifting a selling restriction needs a supervisor."))
-    for sanction in unjustified:
-        sanction.end(SanctionEnd.LIFTED, at=now, reason=reason, by=actor.ref)
+    for sanction in unjust:
+        sanction.end(SanctionEnd.LIFTED, EndCause.NO_LONGER_JUSTIFIED, at=now, reason=reason, by=actor.ref)
     session.flush()
     record_ended(
         session,
@@ -400,12 +384,29 @@ def lift_unjustified(
                 "how": SanctionEnd.LIFTED.value,
                 "reason": reason,
             }
-            for sanction in unjustified
+            for sanction in unjust
         ],
         actor=actor,
         now=now,
     )
-    return unjustified
+    return unjust
+
+
+def held_of(sanction: Sanction, policy: SanctionPolicy | None) -> Held:
+    """A stored sanction as the rules see it."""
+    through = sanction.trigger_violation_id if (sanction.trigger_key or "").startswith("violation:") else None
+    return Held(
+        sanction.stage,
+        sanction.starts_at,
+        sanction.ends_at,
+        sanction.ended_at,
+        sanction_id=sanction.id,
+        rule=sanction.rule,
+        trigger_id=sanction.trigger_violation_id,
+        through_id=through,
+        orders=sanction.orders,
+        policy=policy,
+    )
 
 
 def refresh_standings(

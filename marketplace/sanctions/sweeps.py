@@ -17,7 +17,7 @@ from marketplace.core.audit import AuditEntry, record_audit_many
 from marketplace.core.auth import SCHEDULER
 from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
 from marketplace.orders.models import Order
-from marketplace.sanctions.models import Sanction, SanctionEnd, Violation, ViolationKind, ViolationState
+from marketplace.sanctions.models import EndCause, Sanction, SanctionEnd, Violation, ViolationKind, ViolationState
 from marketplace.sanctions.policy import current_sanction_policy
 from marketplace.sanctions.rules import Evaluation
 from marketplace.sanctions.standing import evaluate, record_ended, refresh_standings
@@ -91,6 +91,9 @@ def end_sanctions(session: Session, *, now: datetime, batch_size: int = DEFAULT_
             ended_at=sanctions.c.ends_at,
             ended_how=sa.case(
                 (sanctions.c.shortened_at.is_not(None), SanctionEnd.SHORTENED.value), else_=SanctionEnd.EXPIRED.value
+            ),
+            end_cause=sa.case(
+                (sanctions.c.shortened_at.is_not(None), EndCause.SHORTENED.value), else_=EndCause.EXPIRED.value
             ),
             ended_by=SCHEDULER.ref,
         )

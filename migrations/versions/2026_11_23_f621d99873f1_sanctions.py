@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column("raised_at", TIME, nullable=True),
         sa.Column("appeal_due_at", TIME, nullable=False),
         sa.Column("pause_id", ID, nullable=True),
+        sa.Column("set_aside_at", TIME, nullable=True),
         sa.Column("overturned_at", TIME, nullable=True),
         sa.Column("overturned_by", sa.String(length=80), nullable=True),
         sa.Column("overturn_reason", sa.Text(), nullable=True),
@@ -213,6 +214,20 @@ def upgrade() -> None:
         sa.Column(
             "ended_how",
             sa.Enum("expired", "shortened", "lifted", name="sanctionend", native_enum=False, length=24),
+            nullable=True,
+        ),
+        sa.Column(
+            "end_cause",
+            sa.Enum(
+                "expired",
+                "shortened",
+                "lifted_by_staff",
+                "appeal_accepted",
+                "no_longer_justified",
+                name="endcause",
+                native_enum=False,
+                length=24,
+            ),
             nullable=True,
         ),
         sa.Column("ended_by", sa.String(length=80), nullable=True),
