@@ -61,11 +61,12 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.core.api import blp as core_api
     from marketplace.extensions import api, csrf
     from marketplace.orders.api import blp as orders_api
+    from marketplace.sanctions.api import blp as sanctions_api
     from marketplace.web.views import auth_web, home_web
 
     app.register_blueprint(auth_web)
     app.register_blueprint(home_web)
-    for blueprint in (core_api, orders_api, claims_api):
+    for blueprint in (core_api, orders_api, claims_api, sanctions_api):
         # The API authenticates with Bearer keys; session callers are CSRF-checked in api_actor().
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.errors import IllegalTransition
 from marketplace.db import Base, BigIntPK, JSONDocument
+
+if TYPE_CHECKING:
+    from marketplace.orders.models import Order
+    from marketplace.sellers.models import Seller
 
 
 def _values(enum_class: type[enum.Enum]) -> list[str]:
@@ -218,6 +222,9 @@ class Violation(Base):
     overturned_by: Mapped[str | None] = mapped_column(sa.String(80))
     overturn_reason: Mapped[str | None] = mapped_column(sa.Text)
 
+    seller: Mapped[Seller] = relationship(lazy="joined", innerjoin=True)
+    order: Mapped[Order | None] = relationship(lazy="joined")
+
     @property
     def counts(self) -> bool:
         """Whether its points count now."""
@@ -303,6 +310,8 @@ class Sanction(Base):
     end_cause: Mapped[EndCause | None] = mapped_column(_enum(EndCause))
     ended_by: Mapped[str | None] = mapped_column(sa.String(80))
     end_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    seller: Mapped[Seller] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def in_force(self) -> bool:
@@ -407,6 +416,8 @@ class Appeal(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(sa.String(80))
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    seller: Mapped[Seller] = relationship(lazy="joined", innerjoin=True)
 
     def decide(self, status: AppealStatus, *, reason: str, by: str, now: datetime) -> None:
         """Staff accept or reject the appeal."""

@@ -78,7 +78,7 @@ def get_violation(session: Session, violation_id: int, *, for_update: bool = Fal
     """One violation."""
     query = sa.select(Violation).where(Violation.id == violation_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Violation)
     return session.scalar(query)
 
 
@@ -109,7 +109,7 @@ def get_sanction(session: Session, sanction_id: int, *, for_update: bool = False
     """One sanction."""
     query = sa.select(Sanction).where(Sanction.id == sanction_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Sanction)
     return session.scalar(query)
 
 
@@ -170,7 +170,7 @@ def get_appeal(session: Session, appeal_id: int, *, for_update: bool = False) ->
     """One appeal."""
     query = sa.select(Appeal).where(Appeal.id == appeal_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Appeal)
     return session.scalar(query)
 
 

@@ -343,7 +343,7 @@ def lift_unjustified(
                 Sanction.source == SanctionSource.RULES,
             )
             .order_by(Sanction.seller_id, Sanction.id)
-            .with_for_update()
+            .with_for_update(of=Sanction)
         )
     )
     if not running:
