@@ -21,6 +21,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.models import Role
 from marketplace.extensions import db
 from marketplace.orders.cli import orders_cli
+from marketplace.sanctions.cli import policy_cli, sanctions_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -309,7 +310,17 @@ def _serve(app: Flask, host: str, port: int, *, scheduler: bool) -> None:
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app.cli``."""
-    for group in (db_cli, calendar_cli, users_cli, api_keys_cli, audit_cli, jobs_cli, orders_cli):
+    for group in (
+        db_cli,
+        calendar_cli,
+        users_cli,
+        api_keys_cli,
+        audit_cli,
+        jobs_cli,
+        orders_cli,
+        policy_cli,
+        sanctions_cli,
+    ):
         app.cli.add_command(group)
     for command in (scheduler_command, serve_command, demo_command):
         app.cli.add_command(command)

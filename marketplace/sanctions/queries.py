@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.auth import Actor
 from marketplace.core.permissions import visible_to
+from marketplace.db import UTCDateTime
 from marketplace.orders.models import Order
 from marketplace.sanctions.models import (
     STOOD,
@@ -29,6 +30,8 @@ from marketplace.sanctions.models import (
 from marketplace.sanctions.rules import Fact, Held
 from marketplace.sellers.models import Seller
 
+# Bound parameters per statement stay well under SQLite's limit (32,766).
+_SQLITE_MOMENTS = 5000
 violations = Violation.__table__
 sanctions = Sanction.__table__
 orders = Order.__table__
@@ -303,7 +306,8 @@ def held_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Hel
 def count_orders(
     session: Session, moments: Sequence[tuple[int, datetime]], window: timedelta, limits: Sequence[int | None]
 ) -> list[int]:
-    """For each (seller, instant), the orders paid in the window before it, counting at most its limit."""
+    """For each (seller, instant), the orders paid in the window before it: on PostgreSQL counting at most its limit
+    (enough to judge a threshold; None counts them all), on SQLite all of them."""
     if not moments:
         return []
     if session.get_bind().dialect.name == "postgresql":
@@ -325,15 +329,29 @@ def count_orders(
         )
         counts = dict(result.tuples().all())
         return [counts[index] for index in range(len(moments))]
-    # SQLite (one process, small data): one indexed count per moment.
-    counted = []
-    for (seller_id, at), limit in zip(moments, limits, strict=True):
-        inner = sa.select(sa.literal(1)).where(
-            orders.c.seller_id == seller_id, orders.c.paid_at > at - window, orders.c.paid_at <= at
+    # SQLite (one process, small data): the moments as a VALUES list, each counted in full by a correlated subquery.
+    counted: list[int] = []
+    for start in range(0, len(moments), _SQLITE_MOMENTS):
+        chunk = moments[start : start + _SQLITE_MOMENTS]
+        table = (
+            sa.values(
+                sa.column("i", sa.Integer),
+                sa.column("seller_id", sa.Integer),
+                sa.column("since", UTCDateTime()),
+                sa.column("until", UTCDateTime()),
+                name="moments",
+            )
+            .data([(index, seller_id, at - window, at) for index, (seller_id, at) in enumerate(chunk)])
+            .cte("moments")
         )
-        if limit is not None:
-            inner = inner.limit(limit)
-        counted.append(session.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0)
+        count = (
+            sa.select(sa.func.count())
+            .where(orders.c.seller_id == table.c.seller_id, orders.c.paid_at > table.c.since)
+            .where(orders.c.paid_at <= table.c.until)
+            .scalar_subquery()
+        )
+        found = dict(session.execute(sa.select(table.c.i, count)).tuples().all())
+        counted.extend(found[index] for index in range(len(chunk)))
     return counted
 
 
