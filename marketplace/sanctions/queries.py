@@ -288,6 +288,7 @@ def held_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Hel
             sanctions.c.starts_at,
             sanctions.c.ends_at,
             sanctions.c.ended_at,
+            sanctions.c.rule,
         )
         .where(
             sanctions.c.seller_id.in_(list(since)),
@@ -296,7 +297,7 @@ def held_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Hel
         .order_by(sanctions.c.seller_id, sanctions.c.id)
     )
     for row in rows:
-        held = Held(Stage(row.stage), row.starts_at, row.ends_at, row.ended_at, sanction_id=row.id)
+        held = Held(Stage(row.stage), row.starts_at, row.ends_at, row.ended_at, sanction_id=row.id, rule=row.rule)
         end = held.end
         if end is None or end > since[row.seller_id]:
             found[row.seller_id].append(held)

@@ -266,7 +266,14 @@ def run_evaluations(
     outcomes: list[Outcome] = []
     for evaluation in evaluations:
         track.catch_up(evaluation.at)
-        current = stage_at(track.held, evaluation.at)
+        # A stage the rules imposed later than this instant counts as reached: a runner that judged a later
+        # violation first (two runners at once) must not impose the same stage again.
+        current = highest_stage(
+            [
+                stage_at(track.held, evaluation.at),
+                *(held.stage for held in track.held if held.rule is not None and held.starts_at > evaluation.at),
+            ]
+        )
         if current.next is None:
             continue
         points, ids = points_at(track.facts, evaluation.at, through_id=evaluation.through_id)
