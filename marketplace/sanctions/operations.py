@@ -14,10 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from marketplace.core.audit import AuditEntry, jsonable, record_audit, record_audit_many
+from marketplace.core.audit import AuditEntry, record_audit, record_audit_many
 from marketplace.core.auth import Actor
 from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.errors import Conflict, Forbidden, ValidationFailed
@@ -27,6 +26,7 @@ from marketplace.core.signals import Signal, publish
 from marketplace.orders.models import Order
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
+from marketplace.sanctions.bulk import insert_rows_returning
 from marketplace.sanctions.models import (
     PAUSABLE_KINDS,
     SANCTION_STAGES,
@@ -93,10 +93,6 @@ def severe_from(calendar: BusinessCalendar, ship_by: datetime, business_days: in
     return datetime.combine(day, time(0), tzinfo=calendar.tz).astimezone(UTC)
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def record_violations(
     session: Session, inputs: Sequence[ViolationInput], *, actor: Actor, now: datetime
 ) -> list[dict[str, Any]]:
@@ -156,23 +152,24 @@ def record_violations(
             }
         )
     audit_at = {(item.claim_id, item.kind.value): item.audit_at for item in inputs}
-    inserted = session.execute(
-        _insert(session)(violations)
-        .on_conflict_do_nothing(index_elements=[violations.c.claim_id, violations.c.kind])
-        .returning(
-            violations.c.id,
-            violations.c.seller_id,
-            violations.c.kind,
-            violations.c.state,
-            violations.c.points,
-            violations.c.claim_id,
-            violations.c.order_id,
-            violations.c.occurred_at,
-            violations.c.pause_id,
-            violations.c.reason,
-        ),
+    inserted = insert_rows_returning(
+        session,
+        violations,
         rows,
-    ).all()
+        conflict=("claim_id", "kind"),
+        returning=(
+            "id",
+            "seller_id",
+            "kind",
+            "state",
+            "points",
+            "claim_id",
+            "order_id",
+            "occurred_at",
+            "pause_id",
+            "reason",
+        ),
+    )
     if not inserted:
         return []
     recorded = sorted((row._asdict() for row in inserted), key=lambda row: row["id"])
@@ -186,7 +183,17 @@ def record_violations(
                 entity_type="violation",
                 entity_id=str(row["id"]),
                 before=None,
-                after=jsonable({key: row[key] for key in row if key != "id"}),
+                after={
+                    "seller_id": row["seller_id"],
+                    "kind": _value(row["kind"]),
+                    "state": _value(row["state"]),
+                    "points": row["points"],
+                    "claim_id": row["claim_id"],
+                    "order_id": row["order_id"],
+                    "occurred_at": row["occurred_at"].astimezone(UTC).isoformat(),
+                    "pause_id": row["pause_id"],
+                    "reason": row["reason"],
+                },
                 occurred_at=audit_at.get((row["claim_id"], _value(row["kind"]))) or row["occurred_at"],
             )
             for row in recorded
@@ -213,6 +220,7 @@ def record_violations(
         actor=actor,
         now=now,
     )
+    locked = lock_standings(session, {row["seller_id"] for row in counting}, now=now)
     reached = evaluate(
         session,
         [
@@ -229,11 +237,21 @@ def record_violations(
         cause="violation",
         actor=actor,
         now=now,
+        locked=locked,
     )
     latest: dict[int, datetime] = {}
     for row in counting:
         latest[row["seller_id"]] = max(latest.get(row["seller_id"], row["occurred_at"]), row["occurred_at"])
-    refresh_standings(session, latest, changed_at=latest, cause="violation", actor=actor, now=now, history_from=reached)
+    refresh_standings(
+        session,
+        latest,
+        changed_at=latest,
+        cause="violation",
+        actor=actor,
+        now=now,
+        history_from=reached,
+        stored=locked,
+    )
     return recorded
 
 

@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.core.models import PolicyVersion
@@ -30,6 +31,7 @@ from marketplace.core.policies import current_policy, policy_history, register_p
 from marketplace.sanctions.models import SANCTION_STAGES, Stage, ViolationKind
 
 SANCTIONS = "sanctions"
+_POLICY_KEY = "sanction_policy"
 LATE_SHIPMENT_SEVERE = "late_shipment_severe"
 POINT_KEYS = (*(kind.value for kind in ViolationKind if kind is not ViolationKind.MANUAL), LATE_SHIPMENT_SEVERE)
 
@@ -191,9 +193,20 @@ def policy_from_document(version: int, document: Mapping[str, Any]) -> SanctionP
 
 
 def current_sanction_policy(session: Session) -> SanctionPolicy:
-    """The sanction policy in force."""
-    policy = current_policy(session, SANCTIONS)
-    return policy_from_document(policy.version, policy.document)
+    """The sanction policy in force (read once per transaction; a commit or rollback forgets it)."""
+    cached = session.info.get(_POLICY_KEY)
+    if cached is None:
+        policy = current_policy(session, SANCTIONS)
+        cached = session.info[_POLICY_KEY] = policy_from_document(policy.version, policy.document)
+    return cached
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_policy(session: Session, *_args: object) -> None:
+    # A version another transaction published applies from the next transaction on.
+    session.info.pop(_POLICY_KEY, None)
 
 
 def sanction_policy_version(session: Session, version: int) -> SanctionPolicy:

@@ -15,6 +15,7 @@ from marketplace.core.auth import Actor
 from marketplace.core.permissions import visible_to
 from marketplace.db import UTCDateTime
 from marketplace.orders.models import Order
+from marketplace.sanctions.bulk import among
 from marketplace.sanctions.models import (
     STOOD,
     Appeal,
@@ -262,7 +263,7 @@ def facts_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Fa
             violations.c.set_aside_at,
         )
         .where(
-            violations.c.seller_id.in_(list(since)),
+            among(violations.c.seller_id, since),
             violations.c.expires_at > earliest,
             sa.or_(violations.c.state.in_([state.value for state in STOOD]), void_at > earliest),
         )
@@ -291,7 +292,7 @@ def held_for(session: Session, since: dict[int, datetime]) -> dict[int, list[Hel
             sanctions.c.rule,
         )
         .where(
-            sanctions.c.seller_id.in_(list(since)),
+            among(sanctions.c.seller_id, since),
             sa.or_(sanctions.c.ended_at.is_(None), sanctions.c.ended_at > earliest),
         )
         .order_by(sanctions.c.seller_id, sanctions.c.id)
@@ -363,7 +364,7 @@ def orders_in_window(session: Session, seller_ids: Iterable[int], *, at: datetim
         return {}
     rows = session.execute(
         sa.select(orders.c.seller_id, sa.func.count())
-        .where(orders.c.seller_id.in_(seller_ids), orders.c.paid_at > at - window, orders.c.paid_at <= at)
+        .where(among(orders.c.seller_id, seller_ids), orders.c.paid_at > at - window, orders.c.paid_at <= at)
         .group_by(orders.c.seller_id)
     )
     return dict(rows.tuples().all())
@@ -376,7 +377,7 @@ def active_points(session: Session, seller_ids: Iterable[int]) -> dict[int, int]
         return {}
     rows = session.execute(
         sa.select(violations.c.seller_id, sa.func.sum(violations.c.points))
-        .where(violations.c.seller_id.in_(seller_ids), violations.c.state == ViolationState.ACTIVE.value)
+        .where(among(violations.c.seller_id, seller_ids), violations.c.state == ViolationState.ACTIVE.value)
         .group_by(violations.c.seller_id)
     )
     return {seller_id: int(points) for seller_id, points in rows.tuples()}
@@ -397,7 +398,7 @@ def running_sanctions(session: Session, seller_ids: Iterable[int]) -> dict[int, 
             sanctions.c.source,
             sanctions.c.rule,
             sanctions.c.reason,
-        ).where(sanctions.c.seller_id.in_(seller_ids), sanctions.c.ended_at.is_(None))
+        ).where(among(sanctions.c.seller_id, seller_ids), sanctions.c.ended_at.is_(None))
     )
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -413,5 +414,5 @@ def sellers_by_id(session: Session, seller_ids: Iterable[int]) -> dict[int, str]
     if not seller_ids:
         return {}
     return dict(
-        session.execute(sa.select(Seller.id, Seller.external_id).where(Seller.id.in_(seller_ids))).tuples().all()
+        session.execute(sa.select(Seller.id, Seller.external_id).where(among(Seller.id, seller_ids))).tuples().all()
     )

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from marketplace.core.audit import AuditEntry, jsonable, record_audit_many
 from marketplace.core.auth import Actor
+from marketplace.core.bulk import insert_rows
 from marketplace.core.errors import Forbidden
 from marketplace.core.models import Role
 from marketplace.core.queries import business_calendar
 from marketplace.core.signals import Signal, publish
-from marketplace.notifications.models import Audience
-from marketplace.notifications.outbox import WEBHOOK_CHANNEL, Outgoing, enqueue
+from marketplace.notifications.models import Audience, OutboxMessage, OutboxStatus
+from marketplace.notifications.outbox import WEBHOOK_CHANNEL
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
+from marketplace.sanctions.bulk import among, insert_rows_returning, update_rows
 from marketplace.sanctions.models import (
     EndCause,
     Sanction,
@@ -57,48 +58,62 @@ sanctions = Sanction.__table__
 STANDING_CHANGED_TOPIC = "seller.standing_changed"
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def lock_standings(session: Session, seller_ids: Iterable[int], *, now: datetime) -> dict[int, Any]:
     """The sellers' standing rows, created clean when missing, locked until commit (in seller order)."""
     seller_ids = sorted(set(seller_ids))
     if not seller_ids:
         return {}
-    policy = current_sanction_policy(session)
-    session.execute(
-        _insert(session)(standings).on_conflict_do_nothing(index_elements=[standings.c.seller_id]),
-        [
-            {
-                "seller_id": seller_id,
-                "stage": Stage.NONE.value,
-                "may_list": True,
-                "may_sell": True,
-                "active_points": 0,
-                "orders_in_window": 0,
-                "window_days": policy.window_days,
-                "policy_version": policy.version,
-                "sanctions": [],
-                "evaluated_at": now,
-                "changed_at": now,
-                "revision": 0,
-            }
-            for seller_id in seller_ids
-        ],
-    )
-    query = sa.select(standings).where(standings.c.seller_id.in_(seller_ids)).order_by(standings.c.seller_id)
+    locked = _lock(session, seller_ids)
+    missing = [seller_id for seller_id in seller_ids if seller_id not in locked]
+    if missing:
+        policy = current_sanction_policy(session)
+        insert_rows_returning(
+            session,
+            standings,
+            [
+                {
+                    "seller_id": seller_id,
+                    "stage": Stage.NONE.value,
+                    "may_list": True,
+                    "may_sell": True,
+                    "active_points": 0,
+                    "orders_in_window": 0,
+                    "window_days": policy.window_days,
+                    "policy_version": policy.version,
+                    "sanctions": [],
+                    "evaluated_at": now,
+                    "changed_at": now,
+                    "revision": 0,
+                }
+                for seller_id in missing
+            ],
+            conflict=("seller_id",),
+            returning=("seller_id",),
+        )
+        locked.update(_lock(session, missing))
+    return locked
+
+
+def _lock(session: Session, seller_ids: list[int]) -> dict[int, Any]:
+    query = sa.select(standings).where(among(standings.c.seller_id, seller_ids)).order_by(standings.c.seller_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return {row.seller_id: row for row in session.execute(query)}
 
 
 def evaluate(
-    session: Session, evaluations: Sequence[Evaluation], *, cause: str, actor: Actor, now: datetime
+    session: Session,
+    evaluations: Sequence[Evaluation],
+    *,
+    cause: str,
+    actor: Actor,
+    now: datetime,
+    locked: Mapping[int, Any] | None = None,
 ) -> dict[int, Stage]:
     """Judge each evaluation in time order per seller; impose what the rules say, and write each move's history.
 
-    Returns the stage each seller that moved reached, for ``refresh_standings(history_from=...)``.
+    Returns the stage each seller that moved reached, for ``refresh_standings(history_from=...)``. ``locked``: the
+    sellers' standing rows when the caller locked them already.
     """
     if not evaluations:
         return {}
@@ -106,7 +121,8 @@ def evaluate(
     by_seller: dict[int, list[Evaluation]] = defaultdict(list)
     for evaluation in sorted(evaluations, key=lambda evaluation: evaluation.sort_key):
         by_seller[evaluation.seller_id].append(evaluation)
-    lock_standings(session, by_seller, now=now)
+    if locked is None or not set(by_seller) <= set(locked):
+        lock_standings(session, by_seller, now=now)
     since = {seller_id: judged[0].at for seller_id, judged in by_seller.items()}
     held = queries.held_for(session, since)
     # A seller already at the top stage at each of its instants has nowhere to go: skip reading its facts.
@@ -142,8 +158,7 @@ def evaluate(
             }
         )
         reached[row["seller_id"]] = Stage(row["stage"])
-    if moves:
-        session.execute(sa.insert(StageChange.__table__), moves)
+    insert_rows(session, StageChange.__table__, moves)
     return reached
 
 
@@ -206,12 +221,9 @@ def impose_outcomes(
         }
         for outcome, orders in zip(outcomes, exact, strict=True)
     ]
-    inserted = session.execute(
-        _insert(session)(sanctions)
-        .on_conflict_do_nothing(index_elements=[sanctions.c.trigger_key])
-        .returning(sanctions.c.id, sanctions.c.trigger_key),
-        rows,
-    ).all()
+    inserted = insert_rows_returning(
+        session, sanctions, rows, conflict=("trigger_key",), returning=("id", "trigger_key")
+    )
     ids = {row.trigger_key: row.id for row in inserted}
     imposed = [{**row, "id": ids[row["trigger_key"]]} if row["trigger_key"] in ids else None for row in rows]
     record_imposed(session, [row for row in imposed if row is not None], actor=actor)
@@ -231,24 +243,19 @@ def record_imposed(session: Session, imposed: Sequence[Mapping[str, Any]], *, ac
                 entity_type="sanction",
                 entity_id=str(row["id"]),
                 before=None,
-                after=jsonable(
-                    {
-                        key: row[key]
-                        for key in (
-                            "seller_id",
-                            "stage",
-                            "source",
-                            "rule",
-                            "starts_at",
-                            "ends_at",
-                            "reason",
-                            "points",
-                            "orders",
-                            "violation_ids",
-                            "policy_version",
-                        )
-                    }
-                ),
+                after={
+                    "seller_id": row["seller_id"],
+                    "stage": row["stage"],
+                    "source": row["source"],
+                    "rule": row["rule"],
+                    "starts_at": row["starts_at"].astimezone(UTC).isoformat(),
+                    "ends_at": row["ends_at"].astimezone(UTC).isoformat() if row["ends_at"] else None,
+                    "reason": row["reason"],
+                    "points": row["points"],
+                    "orders": row["orders"],
+                    "violation_ids": list(row["violation_ids"]),
+                    "policy_version": row["policy_version"],
+                },
                 occurred_at=row["starts_at"],
             )
             for row in imposed
@@ -338,7 +345,7 @@ def lift_unjustified(
         session.scalars(
             sa.select(Sanction)
             .where(
-                Sanction.seller_id.in_(seller_ids),
+                among(Sanction.seller_id, seller_ids),
                 Sanction.ended_at.is_(None),
                 Sanction.source == SanctionSource.RULES,
             )
@@ -418,18 +425,21 @@ def refresh_standings(
     actor: Actor,
     now: datetime,
     history_from: Mapping[int, Stage] | None = None,
+    stored: Mapping[int, Any] | None = None,
 ) -> int:
     """Recompute the sellers' standing rows; for each that changed, a webhook, a signal and its stage history.
 
     ``changed_at``: the effective time of the change, per seller or for all. ``history_from``: the stage whose move
     the history has recorded already (``evaluate`` writes each move up as it imposes it). Returns how many
-    standings changed.
+    standings changed. ``stored``: the rows as ``lock_standings`` returned them in this transaction, when the
+    caller locked them already (and nothing changed them since).
     """
     seller_ids = sorted(set(seller_ids))
     if not seller_ids:
         return 0
     policy = current_sanction_policy(session)
-    stored = lock_standings(session, seller_ids, now=now)
+    if stored is None or not set(seller_ids) <= set(stored):
+        stored = lock_standings(session, seller_ids, now=now)
     points = queries.active_points(session, seller_ids)
     counts = queries.orders_in_window(session, seller_ids, at=now, window=policy.window)
     running = queries.running_sanctions(session, seller_ids)
@@ -448,7 +458,7 @@ def refresh_standings(
             "sanctions": in_force,
         }
         update = {
-            "b_seller_id": seller_id,
+            "seller_id": seller_id,
             "orders_in_window": counts.get(seller_id, 0),
             "window_days": policy.window_days,
             "policy_version": policy.version,
@@ -461,14 +471,9 @@ def refresh_standings(
             at = changed_at if isinstance(changed_at, datetime) else changed_at.get(seller_id, now)
             update.update(changed_at=at, revision=old.revision + 1)
             base = (history_from or {}).get(seller_id, Stage(old.stage))
-            changes.append({"seller_id": seller_id, "from_stage": base, "at": at, **update})
+            changes.append({**update, "from_stage": base, "at": at})
         updates.append(update)
-    session.execute(
-        sa.update(standings)
-        .where(standings.c.seller_id == sa.bindparam("b_seller_id"))
-        .values({key: sa.bindparam(key) for key in updates[0] if key != "b_seller_id"}),
-        updates,
-    )
+    update_rows(session, standings, "seller_id", updates)
     _announce(session, changes, external_ids, cause=cause, actor=actor, now=now)
     return len(changes)
 
@@ -499,27 +504,19 @@ def _announce(
     """The webhook, the signal and (when the stage moved) the stage history of each changed standing."""
     if not changes:
         return
-    enqueue(
+    _enqueue_webhooks(
         session,
         [
-            Outgoing(
-                dedupe_key=f"{STANDING_CHANGED_TOPIC}:{change['seller_id']}:{change['revision']}",
-                topic=STANDING_CHANGED_TOPIC,
-                audience=Audience.MARKETPLACE,
-                channel=WEBHOOK_CHANNEL,
-                # The envelope of outbox.enqueue_webhook, written for the whole batch in one statement.
-                payload={
-                    "topic": STANDING_CHANGED_TOPIC,
-                    "id": f"{STANDING_CHANGED_TOPIC}:{change['seller_id']}:{change['revision']}",
-                    "data": {
-                        "seller_id": external_ids[change["seller_id"]],
-                        "stage": change["stage"],
-                        "may_list": change["may_list"],
-                        "may_sell": change["may_sell"],
-                        "active_points": change["active_points"],
-                        "sanctions": change["sanctions"],
-                        "changed_at": change["at"],
-                    },
+            (
+                f"{STANDING_CHANGED_TOPIC}:{change['seller_id']}:{change['revision']}",
+                {
+                    "seller_id": external_ids[change["seller_id"]],
+                    "stage": change["stage"],
+                    "may_list": change["may_list"],
+                    "may_sell": change["may_sell"],
+                    "active_points": change["active_points"],
+                    "sanctions": change["sanctions"],
+                    "changed_at": jsonable(change["at"]),
                 },
             )
             for change in changes
@@ -528,8 +525,9 @@ def _announce(
     )
     moved = [change for change in changes if Stage(change["from_stage"]) is not Stage(change["stage"])]
     if moved:
-        session.execute(
-            sa.insert(StageChange.__table__),
+        insert_rows(
+            session,
+            StageChange.__table__,
             [
                 {
                     "seller_id": change["seller_id"],
@@ -561,4 +559,36 @@ def _announce(
         ],
         actor=actor,
         now=now,
+    )
+
+
+def _enqueue_webhooks(session: Session, webhooks: Sequence[tuple[str, dict[str, Any]]], *, now: datetime) -> None:
+    """``seller.standing_changed`` webhooks, as ``notifications.outbox.enqueue_webhook`` writes them, in one statement.
+
+    The same rows (envelope ``{"topic", "id", "data"}``, audience marketplace, channel webhook, pending, idempotent by
+    dedupe key), but inserted with one array per column: ``outbox.enqueue`` sends one placeholder per value, which
+    for a sweep's 1,000 standing changes cost more than the rest of the sanctions work together.
+    """
+    insert_rows_returning(
+        session,
+        OutboxMessage.__table__,
+        [
+            {
+                "dedupe_key": key,
+                "topic": STANDING_CHANGED_TOPIC,
+                "audience": Audience.MARKETPLACE.value,
+                "recipient_id": None,
+                "channel": WEBHOOK_CHANNEL,
+                "language": "ko",
+                "address": None,
+                "payload": {"topic": STANDING_CHANGED_TOPIC, "id": key, "data": body},
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for key, body in webhooks
+        ],
+        conflict=("dedupe_key",),
+        returning=("id",),
     )

@@ -17,6 +17,7 @@ from marketplace.core.audit import AuditEntry, record_audit_many
 from marketplace.core.auth import SCHEDULER
 from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
 from marketplace.orders.models import Order
+from marketplace.sanctions.bulk import among
 from marketplace.sanctions.models import EndCause, Sanction, SanctionEnd, Violation, ViolationKind, ViolationState
 from marketplace.sanctions.policy import current_sanction_policy
 from marketplace.sanctions.rules import Evaluation
@@ -48,7 +49,7 @@ def expire_violations(session: Session, *, now: datetime, batch_size: int = DEFA
         return 0
     moved = session.execute(
         sa.update(violations)
-        .where(violations.c.id.in_([row.id for row in due]), violations.c.state == ViolationState.ACTIVE.value)
+        .where(among(violations.c.id, [row.id for row in due]), violations.c.state == ViolationState.ACTIVE.value)
         .values(state=ViolationState.EXPIRED.value)
         .returning(violations.c.id, violations.c.seller_id, violations.c.expires_at, violations.c.points)
     ).all()
@@ -86,7 +87,7 @@ def end_sanctions(session: Session, *, now: datetime, batch_size: int = DEFAULT_
         return 0
     moved = session.execute(
         sa.update(sanctions)
-        .where(sanctions.c.id.in_([row.id for row in due]), sanctions.c.ended_at.is_(None))
+        .where(among(sanctions.c.id, [row.id for row in due]), sanctions.c.ended_at.is_(None))
         .values(
             ended_at=sanctions.c.ends_at,
             ended_how=sa.case(
@@ -163,7 +164,7 @@ def raise_late_shipments(session: Session, *, now: datetime, batch_size: int = D
             orders.c.cancelled_at,
         )
         .join_from(violations, orders, violations.c.order_id == orders.c.id, isouter=True)
-        .where(violations.c.id.in_(ids))
+        .where(among(violations.c.id, ids))
     ).all()
     policy = current_sanction_policy(session)
     severe_points = policy.points_for(ViolationKind.LATE_SHIPMENT, severe=True)
@@ -179,13 +180,13 @@ def raise_late_shipments(session: Session, *, now: datetime, batch_size: int = D
     if raise_ids:
         raised = session.execute(
             sa.update(violations)
-            .where(violations.c.id.in_(raise_ids), violations.c.severe_judged_at.is_(None))
+            .where(among(violations.c.id, raise_ids), violations.c.severe_judged_at.is_(None))
             .values(points=severe_points, raised_at=violations.c.severe_due_at, severe_judged_at=now)
             .returning(violations.c.id, violations.c.seller_id, violations.c.severe_due_at, violations.c.initial_points)
         ).all()
     session.execute(
         sa.update(violations)
-        .where(violations.c.id.in_(ids), violations.c.severe_judged_at.is_(None))
+        .where(among(violations.c.id, ids), violations.c.severe_judged_at.is_(None))
         .values(severe_judged_at=now)
     )
     if not raised:
