@@ -15,6 +15,7 @@ import enum
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,11 +29,17 @@ def among(column: sa.ColumnElement[Any], values: Iterable[int]) -> sa.ColumnElem
     return column.in_(sa.bindparam(None, [int(value) for value in values], expanding=True, literal_execute=True))
 
 
+@lru_cache(maxsize=8192)
+def utc_iso(value: datetime) -> str:
+    """An aware instant in ISO 8601, in UTC (a batch repeats a few instants: the run's time, a deadline)."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat()
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
-        return value.astimezone(UTC).isoformat()
+        return utc_iso(value)
     if isinstance(value, enum.Enum):
         return value.value
     raise TypeError(f"cannot send {value!r} as JSON")

@@ -92,12 +92,12 @@ class Stage(enum.StrEnum):
     @property
     def rank(self) -> int:
         """0 for none … 4 for termination review."""
-        return _STAGE_ORDER.index(self)
+        return _RANKS[self]
 
     @property
     def next(self) -> Stage | None:
         """The stage above, or None at the top."""
-        index = self.rank + 1
+        index = _RANKS[self] + 1
         return _STAGE_ORDER[index] if index < len(_STAGE_ORDER) else None
 
     @property
@@ -112,6 +112,7 @@ class Stage(enum.StrEnum):
 
 
 _STAGE_ORDER = list(Stage)
+_RANKS = {stage: rank for rank, stage in enumerate(_STAGE_ORDER)}
 SANCTION_STAGES = tuple(_STAGE_ORDER[1:])
 
 STAGE_LABELS = {
@@ -125,7 +126,10 @@ STAGE_LABELS = {
 
 def highest_stage(stages: Any) -> Stage:
     """The most severe of ``stages`` (``none`` for none)."""
-    return max((Stage(stage) for stage in stages), key=lambda stage: stage.rank, default=Stage.NONE)
+    best = 0
+    for stage in stages:
+        best = max(best, _RANKS[Stage(stage)])
+    return _STAGE_ORDER[best]
 
 
 class SanctionSource(enum.StrEnum):

@@ -6,6 +6,7 @@ and flushes; only the entry point commits.
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from marketplace.core.signals import Signal, publish
 from marketplace.orders.models import Order
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
-from marketplace.sanctions.bulk import insert_rows_returning
+from marketplace.sanctions.bulk import insert_rows_returning, utc_iso
 from marketplace.sanctions.models import (
     PAUSABLE_KINDS,
     SANCTION_STAGES,
@@ -190,7 +191,7 @@ def record_violations(
                     "points": row["points"],
                     "claim_id": row["claim_id"],
                     "order_id": row["order_id"],
-                    "occurred_at": row["occurred_at"].astimezone(UTC).isoformat(),
+                    "occurred_at": utc_iso(row["occurred_at"]),
                     "pause_id": row["pause_id"],
                     "reason": row["reason"],
                 },
@@ -256,7 +257,7 @@ def record_violations(
 
 
 def _value(value: Any) -> str:
-    return value.value if hasattr(value, "value") else value
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _count_set_aside(session: Session, recorded: Iterable[dict[str, Any]]) -> None:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from marketplace.sanctions.models import SanctionRule, Stage, highest_stage
+from marketplace.sanctions.models import SanctionRule, Stage
 from marketplace.sanctions.policy import SanctionPolicy
 
 
@@ -111,7 +111,11 @@ class Held:
 
 def stage_at(held: Iterable[Held], at: datetime) -> Stage:
     """The seller's stage at ``at``: the most severe sanction in force then."""
-    return highest_stage(sanction.stage for sanction in held if sanction.in_force_at(at))
+    best = Stage.NONE
+    for sanction in held:
+        if sanction.stage.rank > best.rank and sanction.in_force_at(at):
+            best = sanction.stage
+    return best
 
 
 def unjustified(held: Iterable[Held], facts: Sequence[Fact], at: datetime) -> list[Held]:
@@ -268,12 +272,10 @@ def run_evaluations(
         track.catch_up(evaluation.at)
         # A stage the rules imposed later than this instant counts as reached: a runner that judged a later
         # violation first (two runners at once) must not impose the same stage again.
-        current = highest_stage(
-            [
-                stage_at(track.held, evaluation.at),
-                *(held.stage for held in track.held if held.rule is not None and held.starts_at > evaluation.at),
-            ]
-        )
+        current = stage_at(track.held, evaluation.at)
+        for held in track.held:
+            if held.rule is not None and held.starts_at > evaluation.at and held.stage.rank > current.rank:
+                current = held.stage
         if current.next is None:
             continue
         points, ids = points_at(track.facts, evaluation.at, through_id=evaluation.through_id)

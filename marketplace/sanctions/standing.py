@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from marketplace.notifications.models import Audience, OutboxMessage, OutboxStat
 from marketplace.notifications.outbox import WEBHOOK_CHANNEL
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
-from marketplace.sanctions.bulk import among, insert_rows_returning, update_rows
+from marketplace.sanctions.bulk import among, insert_rows_returning, update_rows, utc_iso
 from marketplace.sanctions.models import (
     EndCause,
     Sanction,
@@ -248,8 +248,8 @@ def record_imposed(session: Session, imposed: Sequence[Mapping[str, Any]], *, ac
                     "stage": row["stage"],
                     "source": row["source"],
                     "rule": row["rule"],
-                    "starts_at": row["starts_at"].astimezone(UTC).isoformat(),
-                    "ends_at": row["ends_at"].astimezone(UTC).isoformat() if row["ends_at"] else None,
+                    "starts_at": utc_iso(row["starts_at"]),
+                    "ends_at": utc_iso(row["ends_at"]) if row["ends_at"] else None,
                     "reason": row["reason"],
                     "points": row["points"],
                     "orders": row["orders"],

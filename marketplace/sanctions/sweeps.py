@@ -8,6 +8,7 @@ another runner fails the guard. A runner that was down catches up with the right
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -129,7 +130,7 @@ def end_sanctions(session: Session, *, now: datetime, batch_size: int = DEFAULT_
 
 
 def _value(value: object) -> str:
-    return value.value if hasattr(value, "value") else str(value)
+    return value.value if isinstance(value, enum.Enum) else str(value)
 
 
 def raise_late_shipments(session: Session, *, now: datetime, batch_size: int = DEFAULT_BATCH) -> int:
