@@ -47,12 +47,13 @@ from marketplace.sanctions.models import (
 from marketplace.sanctions.policy import current_sanction_policy
 from marketplace.sanctions.rules import Evaluation
 from marketplace.sanctions.standing import (
-    evaluate,
+    judge_later,
     lift_unjustified,
     lock_standings,
     record_ended,
     record_imposed,
     refresh_standings,
+    settle,
 )
 from marketplace.sellers.models import Seller
 
@@ -97,7 +98,8 @@ def severe_from(calendar: BusinessCalendar, ship_by: datetime, business_days: in
 def record_violations(
     session: Session, inputs: Sequence[ViolationInput], *, actor: Actor, now: datetime
 ) -> list[dict[str, Any]]:
-    """Record breaches (at most one per claim and kind), judge their sellers, and keep their standing current.
+    """Record breaches (at most one per claim and kind); their sellers are judged and their standing brought up to
+    date before the transaction commits (``standing.judge_later``).
 
     Set-based: one insert for the whole list, whatever its size. A breach inside a force-majeure pause of its kind is
     recorded as set aside and counts nothing. Returns the violations newly recorded.
@@ -221,8 +223,7 @@ def record_violations(
         actor=actor,
         now=now,
     )
-    locked = lock_standings(session, {row["seller_id"] for row in counting}, now=now)
-    reached = evaluate(
+    judge_later(
         session,
         [
             Evaluation(
@@ -235,23 +236,8 @@ def record_violations(
             )
             for row in counting
         ],
-        cause="violation",
         actor=actor,
         now=now,
-        locked=locked,
-    )
-    latest: dict[int, datetime] = {}
-    for row in counting:
-        latest[row["seller_id"]] = max(latest.get(row["seller_id"], row["occurred_at"]), row["occurred_at"])
-    refresh_standings(
-        session,
-        latest,
-        changed_at=latest,
-        cause="violation",
-        actor=actor,
-        now=now,
-        history_from=reached,
-        stored=locked,
     )
     return recorded
 
@@ -317,6 +303,7 @@ def record_manual_violation(
         actor=actor,
         now=now,
     )
+    settle(session)
     violation = session.get(Violation, recorded[0]["id"])
     assert violation is not None
     return violation

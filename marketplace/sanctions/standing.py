@@ -4,6 +4,11 @@ Everything here is set-based over the sellers of a batch: a sweep that escalates
 with a handful of statements, never a query per violation. Each seller's standing row is locked (in seller order)
 before its facts are read, so two runners judging the same seller run one after the other, the second on what the
 first committed; and each automatic sanction is keyed by the evaluation that imposed it, so none is ever doubled.
+
+Recorded violations are judged once per transaction, just before it commits (``judge_later`` / ``settle``): a caller
+that records them one order at a time (the order-event ingestion opens one claim per cancelled order) still gets one
+set-based judgement for all of them, in the order they took effect, in the same transaction. Anything else that
+reads or changes standing settles first, so it always sees the judgement of every violation recorded before it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.core.audit import AuditEntry, jsonable, record_audit_many
@@ -58,8 +64,58 @@ sanctions = Sanction.__table__
 STANDING_CHANGED_TOPIC = "seller.standing_changed"
 
 
+_PENDING = "sanctions_pending"
+
+
+def judge_later(session: Session, evaluations: Sequence[Evaluation], *, actor: Actor, now: datetime) -> None:
+    """Have these recorded violations judged, and their sellers' standing refreshed, before the transaction commits."""
+    if evaluations:
+        session.info.setdefault(_PENDING, []).append((list(evaluations), actor, now))
+
+
+def settle(session: Session) -> None:
+    """Judge what ``judge_later`` was given in this transaction: one set-based pass per acting party."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    groups: dict[str, tuple[Actor, datetime, list[Evaluation]]] = {}
+    for evaluations, actor, now in pending:
+        _actor, latest_now, collected = groups.get(actor.ref, (actor, now, []))
+        groups[actor.ref] = (actor, max(latest_now, now), [*collected, *evaluations])
+    for actor, now, evaluations in groups.values():
+        latest: dict[int, datetime] = {}
+        for evaluation in evaluations:
+            latest[evaluation.seller_id] = max(latest.get(evaluation.seller_id, evaluation.at), evaluation.at)
+        locked = lock_standings(session, latest, now=now)
+        reached = evaluate(session, evaluations, cause="violation", actor=actor, now=now, locked=locked)
+        refresh_standings(
+            session,
+            latest,
+            changed_at=latest,
+            cause="violation",
+            actor=actor,
+            now=now,
+            history_from=reached,
+            stored=locked,
+        )
+
+
+@event.listens_for(Session, "before_commit")
+def _settle_before_commit(session: Session) -> None:
+    # The outermost commit only: a savepoint released inside an operation is not the end of the transaction.
+    if not session.in_nested_transaction():
+        settle(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    # The violations were rolled back with the transaction.
+    session.info.pop(_PENDING, None)
+
+
 def lock_standings(session: Session, seller_ids: Iterable[int], *, now: datetime) -> dict[int, Any]:
     """The sellers' standing rows, created clean when missing, locked until commit (in seller order)."""
+    settle(session)
     seller_ids = sorted(set(seller_ids))
     if not seller_ids:
         return {}
@@ -121,6 +177,7 @@ def evaluate(
     by_seller: dict[int, list[Evaluation]] = defaultdict(list)
     for evaluation in sorted(evaluations, key=lambda evaluation: evaluation.sort_key):
         by_seller[evaluation.seller_id].append(evaluation)
+    settle(session)
     if locked is None or not set(by_seller) <= set(locked):
         lock_standings(session, by_seller, now=now)
     since = {seller_id: judged[0].at for seller_id, judged in by_seller.items()}
@@ -133,6 +190,10 @@ def evaluate(
     if not by_seller:
         return {}
     facts = queries.facts_for(session, {seller_id: since[seller_id] for seller_id in by_seller})
+    for seller_id in list(by_seller):
+        # A violation rolled back with a savepoint since it was recorded is judged no more.
+        known = {fact.id for fact in facts[seller_id]}
+        by_seller[seller_id] = [e for e in by_seller[seller_id] if e.violation_id in known]
     tracks = {seller_id: SellerTrack(facts[seller_id], list(held[seller_id])) for seller_id in by_seller}
     orders_at = _orders_at(session, tracks, by_seller, policy)
     outcomes = [
@@ -340,6 +401,7 @@ def lift_unjustified(
     The rule is ``rules.unjustified``; it is applied whenever violations stop standing (overturned, set aside).
     Lifting a selling restriction needs a supervisor.
     """
+    settle(session)
     seller_ids = sorted(set(seller_ids))
     running = list(
         session.scalars(
@@ -434,6 +496,7 @@ def refresh_standings(
     standings changed. ``stored``: the rows as ``lock_standings`` returned them in this transaction, when the
     caller locked them already (and nothing changed them since).
     """
+    settle(session)
     seller_ids = sorted(set(seller_ids))
     if not seller_ids:
         return 0

@@ -322,3 +322,56 @@ def test_escalation_handler_is_set_based_whatever_the_batch_size(session: Sessio
     seed(100)
     large = _statements(session, lambda: escalate(session, now=kst(2026, 10, 5, 9, 0)))
     assert small == large
+
+
+def test_violations_recorded_one_by_one_are_judged_in_the_order_they_took_effect(session: Session, make_shop) -> None:
+    """Three cancellations reported latest first in one transaction: judged at commit in time order, so the notice
+    starts at the third (6 points), not at whichever arrived last."""
+    from marketplace.claims.operations import open_seller_cancellation_claim
+    from marketplace.orders.models import OrderStatus
+
+    shop = make_shop()
+    orders = shop.paid(3, at=kst(2026, 9, 20, 10, 0))
+    for order, hour in zip(orders, (12, 10, 11), strict=True):
+        order.status = OrderStatus.CANCELLED
+        order.cancelled_at, order.cancel_initiated_by, order.cancel_reason = kst(2026, 9, 21, hour), "seller", "x"
+        open_seller_cancellation_claim(session, order, actor=SYSTEM, now=kst(2026, 9, 21, 13, 0))
+    session.commit()
+    [notice] = shop.sanctions()
+    assert (notice.stage, notice.starts_at, notice.points) == (Stage.NOTICE, kst(2026, 9, 21, 12), 6)
+    assert shop.standing().active_points == 6 and shop.standing().revision == 1
+
+
+def test_seller_cancellations_in_one_event_batch_are_recorded_and_judged(app, make_api_key, session: Session) -> None:
+    """POST /events with three orders paid and cancelled by the seller: three violations, a notice, one webhook."""
+    from marketplace.notifications.models import OutboxMessage
+    from marketplace.sanctions.models import SellerStanding
+    from marketplace.sellers.models import Seller
+    from tests.claims.test_api import api_client
+    from tests.orders.factory import cancelled_event, paid_event
+
+    _key, secret = make_api_key("events:write")
+    events = [paid_event(f"E-P{n}", f"O-{n}", seller_id="S-EV") for n in range(3)]
+    events += [
+        cancelled_event(
+            f"E-C{n}",
+            f"O-{n}",
+            initiated_by="seller",
+            reason="out_of_stock",
+            occurred_at=f"2026-09-23T1{6 + n}:00:00+09:00",
+        )
+        for n in range(3)
+    ]
+    response = api_client(app, secret).post("/api/v1/events", {"events": events})
+    assert response.status_code in (200, 207), response.json
+    seller = session.scalars(sa.select(Seller).where(Seller.external_id == "S-EV")).one()
+    kinds = session.scalars(sa.select(Violation.kind).where(Violation.seller_id == seller.id)).all()
+    assert kinds == [ViolationKind.SELLER_CANCELLATION] * 3
+    standing = session.get(SellerStanding, seller.id)
+    assert (standing.stage, standing.active_points, standing.revision) == (Stage.NOTICE, 6, 1)
+    webhooks = session.scalars(
+        sa.select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.like(f"seller.standing_changed:{seller.id}:%")
+        )
+    ).all()
+    assert webhooks == [f"seller.standing_changed:{seller.id}:1"]
