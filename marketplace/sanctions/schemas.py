@@ -223,7 +223,7 @@ class StandingSchema(Schema):
     ratio_percent = fields.Decimal(
         as_string=True, allow_none=True, metadata={"description": "Points ÷ orders in %, rounded down to 0.1"}
     )
-    window_days = fields.Integer(required=True)
+    window_days = fields.Integer(allow_none=True, metadata={"description": "The window at evaluated_at"})
     sanctions = fields.List(fields.Nested(SanctionInForceSchema), required=True)
     evaluated_at = LocalDateTime(allow_none=True)
     changed_at = LocalDateTime(allow_none=True, metadata={"description": "When the standing last changed"})
@@ -455,7 +455,7 @@ def standing_out(seller: Seller, standing: SellerStanding | None) -> dict[str, A
             "active_points": 0,
             "orders_in_window": None,
             "ratio_percent": None,
-            "window_days": 0,
+            "window_days": None,
             "sanctions": [],
             "evaluated_at": None,
             "changed_at": None,

@@ -14,6 +14,7 @@ the current policy's replay keeps the comparison like with like either way.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.core.errors import ValidationFailed
@@ -141,7 +143,7 @@ def simulate(session: Session, document: Mapping[str, Any], *, days: int, now: d
         first = sorted(problems)[0]
         raise ValidationFailed(problems[first][0], field=f"document.{first}", errors=problems)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ValidationFailed(f"1 … {MAX_DAYS}", field="days")
+        raise ValidationFailed(_l("A whole number of days from 1 to %(most)d.", most=MAX_DAYS), field="days")
     current_policy = current_sanction_policy(session)
     candidate_policy = policy_from_document(current_policy.version + 1, document)
     history = _read(session, days=days, now=now, windows=(current_policy.window, candidate_policy.window))
@@ -242,7 +244,7 @@ def _read(session: Session, *, days: int, now: datetime, windows: tuple[timedelt
 
 
 def _value(value: Any) -> str:
-    return value.value if hasattr(value, "value") else str(value)
+    return value.value if isinstance(value, enum.Enum) else str(value)
 
 
 def _replay(session: Session, history: _History, policy: SanctionPolicy) -> dict[int, SellerOutcome]:
