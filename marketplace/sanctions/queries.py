@@ -39,11 +39,25 @@ orders = Order.__table__
 
 
 @dataclass(frozen=True, slots=True)
-class StandingRead:
-    """A seller and its materialised standing (None: it never had a violation or sanction)."""
+class SellerRef:
+    """Who a standing belongs to."""
 
-    seller: Seller
-    standing: SellerStanding | None
+    id: int
+    external_id: str
+    name: str
+
+    @property
+    def seller_id(self) -> int:
+        """A seller owns its standing (object-level permission checks read ``seller_id``)."""
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class StandingRead:
+    """A seller and its materialised standing row (None: it never had a violation or sanction)."""
+
+    seller: SellerRef
+    standing: Any
 
 
 def get_seller(session: Session, external_id: str) -> Seller | None:
@@ -51,14 +65,23 @@ def get_seller(session: Session, external_id: str) -> Seller | None:
     return session.scalar(sa.select(Seller).where(Seller.external_id == external_id))
 
 
+_STANDING = SellerStanding.__table__
+_SELLERS = Seller.__table__
+
+
 def read_standing(session: Session, external_id: str) -> StandingRead | None:
-    """The seller and its standing row in one indexed read (by the seller's unique id, then the standing's key)."""
+    """The seller and its standing row in one indexed read (by the seller's unique id, then the standing's key).
+
+    A plain row, not mapped objects: the marketplace asks this on every listing and checkout.
+    """
     row = session.execute(
-        sa.select(Seller, SellerStanding)
-        .outerjoin(SellerStanding, SellerStanding.seller_id == Seller.id)
-        .where(Seller.external_id == external_id)
+        sa.select(_SELLERS.c.id, _SELLERS.c.external_id, _SELLERS.c.name, _STANDING)
+        .select_from(_SELLERS.outerjoin(_STANDING, _STANDING.c.seller_id == _SELLERS.c.id))
+        .where(_SELLERS.c.external_id == external_id)
     ).first()
-    return None if row is None else StandingRead(row[0], row[1])
+    if row is None:
+        return None
+    return StandingRead(SellerRef(row.id, row.external_id, row.name), row if row.seller_id is not None else None)
 
 
 def list_standings(

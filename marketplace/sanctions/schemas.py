@@ -27,7 +27,6 @@ from marketplace.sanctions.models import (
     Sanction,
     SanctionPause,
     SanctionRule,
-    SellerStanding,
     Stage,
     StageChange,
     Violation,
@@ -35,6 +34,7 @@ from marketplace.sanctions.models import (
 )
 from marketplace.sanctions.operations import MAX_TEXT
 from marketplace.sanctions.policy import validate_sanction_policy
+from marketplace.sanctions.queries import SellerRef
 from marketplace.sanctions.simulation import MAX_DAYS, SellerOutcome, SimulationResult
 from marketplace.sellers.models import Seller
 
@@ -442,7 +442,7 @@ def _instant(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-def standing_out(seller: Seller, standing: SellerStanding | None) -> dict[str, Any]:
+def standing_out(seller: Seller | SellerRef, standing: Any) -> dict[str, Any]:
     """A seller's standing (clean when it never had a violation or a sanction)."""
     if standing is None:
         stage = Stage.NONE
