@@ -12,6 +12,11 @@ A seller with no stage is given a notice earlier, as a heads-up without any rest
 ``notice_threshold`` (default 5 points at 40 %): so the usual path is notice at 5 points, warning at 10, and
 restricted at the next violation while still at or above 10. A kind in ``jump_to_stage`` sends the seller straight
 to that stage. ``stage_days`` says how long each stage's sanction lasts (null: until a supervisor reviews it).
+
+A published version applies from then on, like the SLA policy: a violation keeps the points and the expiry it was
+recorded with, a sanction its end and the threshold that imposed it (an appeal is judged against that version); new
+violations and evaluations use the new version. ``marketplace policy simulate`` shows what a version would have
+done over the last N days before it is published.
 """
 
 from __future__ import annotations
