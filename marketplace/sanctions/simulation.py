@@ -7,9 +7,10 @@ lifting or shortening of one applies to the replayed sanction of that stage in f
 policy replayed (a manual violation keeps the points staff gave it), and so are the window, the thresholds, the
 durations and when a late shipment becomes severe.
 
-Replaying the current policy gives the standing the system computed, as long as violations were recorded in the order
-they took effect (the normal case: each sweep records what fell due in deadline order). Comparing the candidate with
-the current policy's replay keeps the comparison like with like either way.
+Replaying the current policy gives the standing the system computed, as long as the period's violations were recorded
+under that version and in the order they took effect (the normal case: each sweep records what fell due in deadline
+order; the judgement of a transaction runs in time order). Comparing the candidate with the current policy's replay,
+as ``simulate`` does, keeps the comparison like with like either way.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from marketplace.core.audit import AuditEntry, record_audit_many
 from marketplace.core.auth import SCHEDULER
 from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
 from marketplace.orders.models import Order
-from marketplace.sanctions.bulk import among
+from marketplace.sanctions.bulk import among, utc_iso
 from marketplace.sanctions.models import EndCause, Sanction, SanctionEnd, Violation, ViolationKind, ViolationState
-from marketplace.sanctions.policy import current_sanction_policy
+from marketplace.sanctions.policy import sanction_policy_version
 from marketplace.sanctions.rules import Evaluation
 from marketplace.sanctions.standing import evaluate, record_ended, refresh_standings
 
@@ -160,6 +160,7 @@ def raise_late_shipments(session: Session, *, now: datetime, batch_size: int = D
             violations.c.seller_id,
             violations.c.state,
             violations.c.points,
+            violations.c.policy_version,
             violations.c.severe_due_at,
             orders.c.shipped_at,
             orders.c.cancelled_at,
@@ -167,23 +168,33 @@ def raise_late_shipments(session: Session, *, now: datetime, batch_size: int = D
         .join_from(violations, orders, violations.c.order_id == orders.c.id, isouter=True)
         .where(among(violations.c.id, ids))
     ).all()
-    policy = current_sanction_policy(session)
-    severe_points = policy.points_for(ViolationKind.LATE_SHIPMENT, severe=True)
-    raise_ids = [
-        row.id
-        for row in rows
-        if _value(row.state) == ViolationState.ACTIVE.value
-        and (row.shipped_at is None or row.shipped_at >= row.severe_due_at)
-        and (row.cancelled_at is None or row.cancelled_at >= row.severe_due_at)
-        and severe_points > row.points
-    ]
+    # Severe points of the policy version the violation was recorded with, like its other points.
+    severe_points = {
+        version: sanction_policy_version(session, version).points_for(ViolationKind.LATE_SHIPMENT, severe=True)
+        for version in {row.policy_version for row in rows}
+    }
+    to_raise: dict[int, list[int]] = {}
+    for row in rows:
+        if (
+            _value(row.state) == ViolationState.ACTIVE.value
+            and (row.shipped_at is None or row.shipped_at >= row.severe_due_at)
+            and (row.cancelled_at is None or row.cancelled_at >= row.severe_due_at)
+            and severe_points[row.policy_version] > row.points
+        ):
+            to_raise.setdefault(severe_points[row.policy_version], []).append(row.id)
     raised = []
-    if raise_ids:
-        raised = session.execute(
+    for points, raise_ids in to_raise.items():
+        raised += session.execute(
             sa.update(violations)
             .where(among(violations.c.id, raise_ids), violations.c.severe_judged_at.is_(None))
-            .values(points=severe_points, raised_at=violations.c.severe_due_at, severe_judged_at=now)
-            .returning(violations.c.id, violations.c.seller_id, violations.c.severe_due_at, violations.c.initial_points)
+            .values(points=points, raised_at=violations.c.severe_due_at, severe_judged_at=now)
+            .returning(
+                violations.c.id,
+                violations.c.seller_id,
+                violations.c.severe_due_at,
+                violations.c.initial_points,
+                violations.c.points,
+            )
         ).all()
     session.execute(
         sa.update(violations)
@@ -201,7 +212,7 @@ def raise_late_shipments(session: Session, *, now: datetime, batch_size: int = D
                 entity_type="violation",
                 entity_id=str(row.id),
                 before={"points": row.initial_points},
-                after={"points": severe_points, "raised_at": row.severe_due_at.isoformat()},
+                after={"points": row.points, "raised_at": utc_iso(row.severe_due_at)},
                 occurred_at=row.severe_due_at,
             )
             for row in raised
