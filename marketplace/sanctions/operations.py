@@ -6,7 +6,6 @@ and flushes; only the entry point commits.
 
 from __future__ import annotations
 
-import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -118,9 +117,11 @@ def record_violations(
     )
     due: dict[datetime, datetime] = {}
     severe: dict[datetime, datetime] = {}
+    window = policy.window
     rows = []
     for item in sorted(inputs, key=lambda item: (item.occurred_at, item.claim_id or 0, item.seller_id)):
-        pause = next((pause for pause in pauses if pause.covers(item.kind.value, item.occurred_at)), None)
+        kind = _PLAIN[item.kind]
+        pause = next((pause for pause in pauses if pause.covers(kind, item.occurred_at)), None)
         points = item.points if item.kind is ViolationKind.MANUAL else policy.points_for(item.kind)
         appeal_from = item.audit_at or item.occurred_at
         if appeal_from not in due:
@@ -134,14 +135,14 @@ def record_violations(
         rows.append(
             {
                 "seller_id": item.seller_id,
-                "kind": item.kind.value,
-                "state": (ViolationState.SET_ASIDE if pause else ViolationState.ACTIVE).value,
+                "kind": kind,
+                "state": _SET_ASIDE if pause else _ACTIVE,
                 "points": points,
                 "initial_points": points,
                 "claim_id": item.claim_id,
                 "order_id": item.order_id,
                 "occurred_at": item.occurred_at,
-                "expires_at": item.occurred_at + policy.window,
+                "expires_at": item.occurred_at + window,
                 "recorded_at": now,
                 "recorded_by": actor.ref,
                 "policy_version": policy.version,
@@ -154,7 +155,7 @@ def record_violations(
                 "set_aside_at": item.occurred_at if pause else None,
             }
         )
-    audit_at = {(item.claim_id, item.kind.value): item.audit_at for item in inputs}
+    audit_at = {(item.claim_id, _PLAIN[item.kind]): item.audit_at for item in inputs if item.audit_at is not None}
     inserted = insert_rows_returning(
         session,
         violations,
@@ -202,7 +203,7 @@ def record_violations(
             for row in recorded
         ],
     )
-    counting = [row for row in recorded if _value(row["state"]) == ViolationState.ACTIVE.value]
+    counting = [row for row in recorded if row["state"] == _ACTIVE]
     publish(
         session,
         [
@@ -242,8 +243,15 @@ def record_violations(
     return recorded
 
 
+# Enum members to their plain values by a dictionary lookup (a member hashes and compares as its value, so a plain
+# string maps to itself): the hot loops run it for every violation of a batch.
+_PLAIN: dict[Any, str] = {member: member.value for member in (*ViolationKind, *ViolationState)}
+_ACTIVE = ViolationState.ACTIVE.value
+_SET_ASIDE = ViolationState.SET_ASIDE.value
+
+
 def _value(value: Any) -> str:
-    return value.value if isinstance(value, enum.Enum) else value
+    return _PLAIN.get(value, value)
 
 
 def _count_set_aside(session: Session, recorded: Iterable[dict[str, Any]]) -> None:
