@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.incidents.views import incidents_staff
     from marketplace.notifications.views import notifications_inbox, notifications_staff
     from marketplace.orders.api import blp as orders_api
+    from marketplace.sanctions.api import blp as sanctions_api
     from marketplace.web.views import auth_web, home_web
 
     for blueprint in (
@@ -86,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_inbox,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api):
+    for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api, sanctions_api):
         # The API authenticates with Bearer keys; session callers are CSRF-checked in api_actor().
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -24,6 +24,7 @@ from marketplace.extensions import db
 from marketplace.incidents.cli import incidents_cli
 from marketplace.notifications.cli import notifications_cli
 from marketplace.orders.cli import orders_cli
+from marketplace.sanctions.cli import policy_cli, sanctions_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -312,7 +313,18 @@ def _serve(app: Flask, host: str, port: int, *, scheduler: bool) -> None:
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app.cli``."""
-    for group in (db_cli, calendar_cli, users_cli, api_keys_cli, audit_cli, jobs_cli, orders_cli, notifications_cli):
+    for group in (
+        db_cli,
+        calendar_cli,
+        users_cli,
+        api_keys_cli,
+        audit_cli,
+        jobs_cli,
+        orders_cli,
+        notifications_cli,
+        policy_cli,
+        sanctions_cli,
+    ):
         app.cli.add_command(group)
     for group in (ledger_cli, settlements_cli, incidents_cli):
         app.cli.add_command(group)

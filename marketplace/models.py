@@ -13,10 +13,12 @@ from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, Policy
 from marketplace.incidents.models import Incident, IncidentOrder
 from marketplace.notifications.models import DeliveryFailure, OutboxMessage
 from marketplace.orders.models import Buyer, Order
+from marketplace.sanctions.models import Appeal, Sanction, SanctionPause, SellerStanding, StageChange, Violation
 from marketplace.sellers.models import Seller
 
 __all__ = [
     "ApiKey",
+    "Appeal",
     "AuditRecord",
     "Buyer",
     "Claim",
@@ -34,7 +36,12 @@ __all__ = [
     "PlatformHoliday",
     "PolicyVersion",
     "Recovery",
+    "Sanction",
+    "SanctionPause",
     "Seller",
+    "SellerStanding",
     "SettlementEvent",
+    "StageChange",
     "User",
+    "Violation",
 ]

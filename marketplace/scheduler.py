@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Domain modules whose import registers their jobs (each issue adds its ``jobs`` module here).
 JOB_MODULES: tuple[str, ...] = (
     "marketplace.claims.jobs",
+    "marketplace.sanctions.jobs",
     "marketplace.incidents.jobs",
     "marketplace.notifications.jobs",
 )

@@ -17,6 +17,8 @@ from tests.conftest import SETUP, START
 @pytest.fixture
 def jobs() -> Iterator[dict]:
     """An empty job registry for the test, restored afterwards."""
+    # Every domain's jobs module imported first: one imported later would register into the emptied registry.
+    scheduler.load_jobs()
     saved = dict(scheduler.JOBS)
     scheduler.JOBS.clear()
     yield scheduler.JOBS

@@ -37,6 +37,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> 
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
+            # TimeoutError: the socket accepted the connection but no worker has booted yet to answer it.
             time.sleep(0.2)
     raise AssertionError(f"{url} did not come up in {seconds}s")
 

@@ -28,6 +28,7 @@ from marketplace.core.auth import Actor
 # The modules whose import subscribes their handlers, in the order the handlers run for the same signal:
 # consequences first (violations, sanctions, compensation), then the notices that report them.
 SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "marketplace.sanctions.subscribers",
     "marketplace.compensation.subscribers",
     "marketplace.notifications.subscribers",
 )
