@@ -34,7 +34,7 @@ from marketplace.core.auth import Actor
 from marketplace.core.bulk import insert_returning, insert_rows
 from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.signals import Signal, publish
-from marketplace.notifications.models import Audience, OutboxMessage, OutboxStatus
+from marketplace.notifications.models import Audience
 from marketplace.notifications.outbox import WEBHOOK_CHANNEL, Outgoing, enqueue
 
 compensations = Compensation.__table__
@@ -153,7 +153,7 @@ def grant_compensations(
         ],
     )
     ledger.post(session, _grant_postings(granted, recovered), actor=actor, now=now)
-    _enqueue_webhooks(session, [_payout_instruction(grant) for grant in granted], now=now)
+    enqueue(session, [_payout_instruction(grant) for grant in granted], now=now)
     record_audit_many(
         session,
         [
@@ -269,37 +269,6 @@ def _payout_instruction(grant: Granted) -> Outgoing:
         audience=Audience.MARKETPLACE,
         channel=WEBHOOK_CHANNEL,
         payload={"topic": topic, "id": key, "data": jsonable(body)},
-    )
-
-
-def _enqueue_webhooks(session: Session, messages: list[Outgoing], *, now: datetime) -> None:
-    """``outbox.enqueue`` for a batch of webhooks: the same rows, idempotent by dedupe key, in one short statement."""
-    if session.get_bind().dialect.name != "postgresql":
-        enqueue(session, messages, now=now)
-        return
-    outbox = OutboxMessage.__table__
-    insert_returning(
-        session,
-        outbox,
-        [
-            {
-                "dedupe_key": message.dedupe_key,
-                "topic": message.topic,
-                "audience": message.audience.value,
-                "recipient_id": message.recipient_id,
-                "channel": message.channel,
-                "language": message.language,
-                "address": message.address,
-                "payload": message.payload,
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            for message in messages
-        ],
-        returning=[outbox.c.id],
-        conflict=["dedupe_key"],
     )
 
 

@@ -13,15 +13,18 @@ them explicitly, rather than reading them back by a natural key afterwards.
 
 from __future__ import annotations
 
+import enum
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from marketplace.db import UTCDateTime
@@ -178,50 +181,120 @@ def insert_returning(
     table: sa.Table,
     rows: Sequence[dict[str, Any]],
     *,
-    returning: Sequence[sa.Column[Any]],
+    returning: Sequence[str | sa.Column[Any]],
     conflict: Sequence[str] = (),
 ) -> list[sa.Row[Any]]:
-    """Insert ``rows`` (skipping those whose ``conflict`` columns are taken) and return ``returning`` of the new ones.
+    """Insert ``rows`` (plain values: enum values, aware datetimes, JSON-able documents), skipping those whose
+    ``conflict`` columns are taken; returns ``returning`` of the rows inserted.
 
-    On PostgreSQL one short ``INSERT … SELECT FROM unnest(<one array per column>)``: psycopg parses a multi-row
-    VALUES statement of thousands of rows at ~1 ms per 400 parameters, the array form costs next to nothing.
+    On PostgreSQL the batch is one JSON parameter unpacked by ``json_to_recordset`` into typed columns: one cached
+    statement whatever the batch size. A multi-row VALUES sends one placeholder per value (20,000 for a batch of
+    violations, parsed anew each time); arrays per column are dumped element by element. Measured on 1,000 webhook
+    rows: ~60–100 ms as arrays, ~10 ms as JSON. SQLite (one process, small batches) takes a plain executemany.
     """
     if not rows:
         return []
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name != "postgresql":
-        from sqlalchemy.dialects import sqlite
+    columns = [table.c[name] if isinstance(name, str) else name for name in returning]
+    if session.connection().dialect.name != "postgresql":
+        return list(session.execute(_sqlite_insert(table, conflict).returning(*columns), list(rows)).all())
+    preparer = session.connection().dialect.identifier_preparer
+    shown = ", ".join(preparer.quote(column.name) for column in columns)
+    statement = sa.text(f"{_pg_insert(session, table, list(rows[0]), conflict)} RETURNING {shown}")
+    return list(session.execute(statement.columns(*columns), {"rows": json_rows(rows)}).all())
 
-        stmt = sqlite.insert(table)
-        if conflict:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-        return list(session.execute(stmt.returning(*returning), list(rows)).all())
-    names = list(rows[0])
-    params: dict[str, Any] = {}
-    selects, arrays = [], []
-    for index, name in enumerate(names):
-        column = table.c[name]
-        is_json = isinstance(column.type, sa.JSON) or isinstance(column.type.dialect_impl(dialect), sa.JSON)
-        process = None if is_json else column.type.dialect_impl(dialect).bind_processor(dialect)
-        values = [row[name] for row in rows]
-        if is_json:
-            values = [None if value is None else json.dumps(value, ensure_ascii=False) for value in values]
-            sql_type = "text"
-        else:
-            values = [process(value) for value in values] if process is not None else values
-            sql_type = column.type.compile(dialect=dialect)
-        params[f"p{index}"] = values
-        arrays.append(f"CAST(:p{index} AS {sql_type}[])")
-        selects.append(f"u.c{index}::jsonb" if is_json else f"u.c{index}")
-    preparer = dialect.identifier_preparer
-    columns = ", ".join(preparer.quote(name) for name in names)
-    aliases = ", ".join(f"c{index}" for index in range(len(names)))
-    on_conflict = f" ON CONFLICT ({', '.join(preparer.quote(c) for c in conflict)}) DO NOTHING" if conflict else ""
-    returned = ", ".join(preparer.quote(column.name) for column in returning)
-    # Identifiers are quoted by the dialect and every value is bound: nothing from the caller's rows is spliced in.
-    statement = (
-        f"INSERT INTO {preparer.format_table(table)} ({columns}) SELECT {', '.join(selects)} "  # noqa: S608
-        f"FROM unnest({', '.join(arrays)}) AS u({aliases}){on_conflict} RETURNING {returned}"
+
+def insert_skipping(
+    session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str], chunk: int = 10_000
+) -> int:
+    """Insert ``rows`` like ``insert_returning``, skipping taken ``conflict`` keys; returns how many were new.
+
+    In chunks: one document of 200,000 outbox rows (~200 MB) took twice as long per row as chunks of 10,000.
+    """
+    if not rows:
+        return 0
+    if session.connection().dialect.name != "postgresql":
+        statement = _sqlite_insert(table, conflict).returning(*table.primary_key.columns)
+        return len(session.execute(statement, list(rows)).all())
+    statement = sa.text(_pg_insert(session, table, list(rows[0]), conflict))
+    return sum(
+        session.execute(statement, {"rows": json_rows(rows[start : start + chunk])}).rowcount
+        for start in range(0, len(rows), chunk)
     )
-    return list(session.execute(sa.text(statement).columns(*returning), params).all())
+
+
+def _sqlite_insert(table: sa.Table, conflict: Sequence[str]) -> Any:
+    statement = sqlite.insert(table)
+    if conflict:
+        statement = statement.on_conflict_do_nothing(index_elements=[table.c[name] for name in conflict])
+    return statement
+
+
+def _pg_insert(session: Session, table: sa.Table, names: Sequence[str], conflict: Sequence[str]) -> str:
+    dialect = session.connection().dialect
+    preparer = dialect.identifier_preparer
+    quoted = ", ".join(preparer.quote(name) for name in names)
+    record = ", ".join(f"{preparer.quote(name)} {table.c[name].type.compile(dialect=dialect)}" for name in names)
+    keys = ", ".join(preparer.quote(name) for name in conflict)
+    on_conflict = f" ON CONFLICT ({keys}) DO NOTHING" if conflict else ""
+    # Identifiers come from the table's own metadata, quoted by the dialect; the rows are one bound parameter.
+    return (
+        f"INSERT INTO {preparer.format_table(table)} ({quoted}) SELECT {quoted}"  # noqa: S608
+        f" FROM json_to_recordset(CAST(:rows AS json)) AS r({record}){on_conflict}"
+    )
+
+
+def update_rows(session: Session, table: sa.Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Set each row's columns where ``key`` equals its value (every row has the same keys), in one statement."""
+    if not rows:
+        return
+    dialect = session.connection().dialect
+    names = [name for name in rows[0] if name != key]
+    if dialect.name != "postgresql":
+        session.execute(
+            sa.update(table)
+            .where(table.c[key] == sa.bindparam(f"b_{key}"))
+            .values({name: sa.bindparam(f"b_{name}") for name in names}),
+            [{f"b_{name}": value for name, value in row.items()} for row in rows],
+        )
+        return
+    preparer = dialect.identifier_preparer
+    assignments = ", ".join(f"{preparer.quote(name)} = v.{preparer.quote(name)}" for name in names)
+    record = ", ".join(
+        f"{preparer.quote(name)} {table.c[name].type.compile(dialect=dialect)}" for name in [key, *names]
+    )
+    # Identifiers from the table's metadata, quoted; the rows are one bound parameter.
+    sql = (
+        f"UPDATE {preparer.format_table(table)} AS t SET {assignments}"  # noqa: S608
+        f" FROM json_to_recordset(CAST(:rows AS json)) AS v({record})"
+        f" WHERE t.{preparer.quote(key)} = v.{preparer.quote(key)}"
+    )
+    session.execute(sa.text(sql), {"rows": json_rows(rows)})
+
+
+def among(column: sa.ColumnElement[Any], values: Iterable[int]) -> sa.ColumnElement[bool]:
+    """``column IN (…)`` for a batch of ids, written into the statement: a thousand ids are a thousand placeholders
+    for the driver to parse otherwise (integers only, so nothing can be injected)."""
+    return column.in_(sa.bindparam(None, [int(value) for value in values], expanding=True, literal_execute=True))
+
+
+@lru_cache(maxsize=8192)
+def utc_iso(value: datetime) -> str:
+    """An aware instant in ISO 8601, in UTC (a batch repeats a few instants: the run's time, a deadline)."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat()
+
+
+def _json_plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot send {value!r} as JSON")
+
+
+def json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows as one JSON document for ``jsonb_to_recordset`` (datetimes in UTC ISO 8601, enums by value)."""
+    return json.dumps(list(rows), default=_json_plain, ensure_ascii=False, separators=(",", ":"))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.audit import AuditEntry, record_audit, record_audit_many
 from marketplace.core.auth import Actor
+from marketplace.core.bulk import insert_returning, utc_iso
 from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.errors import Conflict, Forbidden, ValidationFailed
 from marketplace.core.models import Role
@@ -26,7 +27,6 @@ from marketplace.core.signals import Signal, publish
 from marketplace.orders.models import Order
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
-from marketplace.sanctions.bulk import insert_rows_returning, utc_iso
 from marketplace.sanctions.models import (
     PAUSABLE_KINDS,
     SANCTION_STAGES,
@@ -156,7 +156,7 @@ def record_violations(
             }
         )
     audit_at = {(item.claim_id, _PLAIN[item.kind]): item.audit_at for item in inputs if item.audit_at is not None}
-    inserted = insert_rows_returning(
+    inserted = insert_returning(
         session,
         violations,
         rows,

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from marketplace.core.auth import Actor
+from marketplace.core.bulk import among
 from marketplace.core.permissions import visible_to
 from marketplace.db import UTCDateTime
 from marketplace.orders.models import Order
-from marketplace.sanctions.bulk import among
 from marketplace.sanctions.models import (
     STOOD,
     Appeal,

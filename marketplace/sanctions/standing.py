@@ -25,16 +25,15 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.audit import AuditEntry, jsonable, record_audit_many
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_rows
+from marketplace.core.bulk import among, insert_returning, insert_rows, update_rows, utc_iso
 from marketplace.core.errors import Forbidden
 from marketplace.core.models import Role
 from marketplace.core.queries import business_calendar
 from marketplace.core.signals import Signal, publish
-from marketplace.notifications.models import Audience, OutboxMessage, OutboxStatus
-from marketplace.notifications.outbox import WEBHOOK_CHANNEL
+from marketplace.notifications.models import Audience
+from marketplace.notifications.outbox import WEBHOOK_CHANNEL, Outgoing, enqueue, webhook_body
 from marketplace.sanctions import queries
 from marketplace.sanctions import signals as sanction_signals
-from marketplace.sanctions.bulk import among, insert_rows_returning, update_rows, utc_iso
 from marketplace.sanctions.models import (
     EndCause,
     Sanction,
@@ -123,7 +122,7 @@ def lock_standings(session: Session, seller_ids: Iterable[int], *, now: datetime
     missing = [seller_id for seller_id in seller_ids if seller_id not in locked]
     if missing:
         policy = current_sanction_policy(session)
-        insert_rows_returning(
+        insert_returning(
             session,
             standings,
             [
@@ -282,9 +281,7 @@ def impose_outcomes(
         }
         for outcome, orders in zip(outcomes, exact, strict=True)
     ]
-    inserted = insert_rows_returning(
-        session, sanctions, rows, conflict=("trigger_key",), returning=("id", "trigger_key")
-    )
+    inserted = insert_returning(session, sanctions, rows, conflict=("trigger_key",), returning=("id", "trigger_key"))
     ids = {row.trigger_key: row.id for row in inserted}
     imposed = [{**row, "id": ids[row["trigger_key"]]} if row["trigger_key"] in ids else None for row in rows]
     record_imposed(session, [row for row in imposed if row is not None], actor=actor)
@@ -626,32 +623,18 @@ def _announce(
 
 
 def _enqueue_webhooks(session: Session, webhooks: Sequence[tuple[str, dict[str, Any]]], *, now: datetime) -> None:
-    """``seller.standing_changed`` webhooks, as ``notifications.outbox.enqueue_webhook`` writes them, in one statement.
-
-    The same rows (envelope ``{"topic", "id", "data"}``, audience marketplace, channel webhook, pending, idempotent by
-    dedupe key), but inserted with one array per column: ``outbox.enqueue`` sends one placeholder per value, which
-    for a sweep's 1,000 standing changes cost more than the rest of the sanctions work together.
-    """
-    insert_rows_returning(
+    """``seller.standing_changed`` webhooks to the marketplace, idempotent by dedupe key, in one statement."""
+    enqueue(
         session,
-        OutboxMessage.__table__,
         [
-            {
-                "dedupe_key": key,
-                "topic": STANDING_CHANGED_TOPIC,
-                "audience": Audience.MARKETPLACE.value,
-                "recipient_id": None,
-                "channel": WEBHOOK_CHANNEL,
-                "language": "ko",
-                "address": None,
-                "payload": {"topic": STANDING_CHANGED_TOPIC, "id": key, "data": body},
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
+            Outgoing(
+                dedupe_key=key,
+                topic=STANDING_CHANGED_TOPIC,
+                audience=Audience.MARKETPLACE,
+                channel=WEBHOOK_CHANNEL,
+                payload=webhook_body(STANDING_CHANGED_TOPIC, key, body),
+            )
             for key, body in webhooks
         ],
-        conflict=("dedupe_key",),
-        returning=("id",),
+        now=now,
     )

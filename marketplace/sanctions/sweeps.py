@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.audit import AuditEntry, record_audit_many
 from marketplace.core.auth import SCHEDULER
+from marketplace.core.bulk import among, utc_iso
 from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
 from marketplace.orders.models import Order
-from marketplace.sanctions.bulk import among, utc_iso
 from marketplace.sanctions.models import EndCause, Sanction, SanctionEnd, Violation, ViolationKind, ViolationState
 from marketplace.sanctions.policy import sanction_policy_version
 from marketplace.sanctions.rules import Evaluation
