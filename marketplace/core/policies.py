@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,18 @@ class PolicyKind:
     name: str
     title: Any
     labels: Mapping[str, Any]
+    preview: PolicyPreview | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPreview:
+    """A what-if the policy page offers before publishing: ``run(session, document, days=, now=)`` gives a result
+    that ``template`` shows (as ``preview``); ``permission`` says who may run it."""
+
+    run: Callable[..., Any]
+    template: str
+    permission: Any
+    default_days: int = 30
 
 
 _KINDS: dict[str, PolicyKind] = {}
@@ -47,6 +59,11 @@ def register_policy(
         raise ValueError(f"default {name} policy is invalid: {problems}")
     _DEFAULTS[name] = (default, validate)
     _KINDS[name] = PolicyKind(name=name, title=title or name, labels=dict(labels or {}))
+
+
+def register_policy_preview(name: str, preview: PolicyPreview) -> None:
+    """Offer ``preview`` on the page of the policy kind ``name`` (registered before)."""
+    _KINDS[name] = replace(_KINDS[name], preview=preview)
 
 
 def policy_kinds() -> list[PolicyKind]:

@@ -96,7 +96,15 @@ def _changes(history: list[PolicyVersion]) -> dict[int, list[str]]:
     return changed
 
 
-def _render_policy(name: str, *, values: dict[str, Any] | None = None, errors: dict | None = None, note: str = ""):
+def _render_policy(
+    name: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict | None = None,
+    note: str = "",
+    days: Any = None,
+    preview: Any = None,
+):
     actor = page_actor()
     kind = policy_kind(name)
     current = current_policy(db.session, name)
@@ -112,6 +120,9 @@ def _render_policy(name: str, *, values: dict[str, Any] | None = None, errors: d
         history=history,
         changes=_changes(history),
         may_edit=can(actor, EDIT_POLICIES),
+        may_preview=kind.preview is not None and can(actor, kind.preview.permission),
+        days=days if days is not None else (kind.preview.default_days if kind.preview else None),
+        preview=preview,
         form=FlaskForm(),
     )
 
@@ -147,7 +158,11 @@ def _parse(raw: str, like: Any) -> Any:
 @core_staff.post("/policies/<name>")
 @login_required
 def publish(name: str) -> Response | tuple[str, int]:
-    """Publish a new version from the form; it applies to what is computed from now on."""
+    """Publish a new version from the form; it applies to what is computed from now on.
+
+    With ``action=preview`` (the policy kind offers a what-if), nothing is published: the page comes back with the
+    form as typed and what the candidate would change.
+    """
     actor = page_actor()
     authorize(actor, EDIT_POLICIES)
     form = FlaskForm()
@@ -162,6 +177,8 @@ def publish(name: str) -> Response | tuple[str, int]:
         for path, like in fields.items()
     }
     note = request.form.get("note", "").strip()[:500]
+    if request.form.get("action") == "preview":
+        return _preview(name, values, document, note)
     try:
         candidate = unflatten(values, document)
         version = publish_policy(db.session, name, candidate, note=note, actor=actor, now=clock.now())
@@ -174,3 +191,27 @@ def publish(name: str) -> Response | tuple[str, int]:
     db.session.commit()
     flash(_("Version %(version)d is in force from now on.", version=version.version), "success")
     return redirect(url_for("core_staff.policy", name=name))
+
+
+def _preview(name: str, values: dict[str, Any], document: dict[str, Any], note: str) -> str | tuple[str, int]:
+    """The what-if of the typed candidate beside the version in force; nothing is written."""
+    kind = policy_kind(name)
+    if kind.preview is None:
+        abort(404)
+    authorize(page_actor(), kind.preview.permission)
+    raw_days = request.form.get("days", "").strip()
+    days: Any = int(raw_days) if raw_days.isdigit() else raw_days
+    try:
+        candidate = unflatten(values, document)
+        result = kind.preview.run(db.session, candidate, days=days, now=clock.now())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        errors = {
+            path.removeprefix("document."): [str(message) for message in messages]
+            for path, messages in exc.errors.items()
+        }
+        if not errors:
+            errors = {"": [str(exc.detail)]}
+        return _render_policy(name, values=values, errors=errors, note=note, days=raw_days), exc.status
+    db.session.rollback()  # a what-if writes nothing
+    return _render_policy(name, values=values, note=note, days=days, preview=result)

@@ -95,6 +95,11 @@ class Stage(enum.StrEnum):
         return _RANKS[self]
 
     @property
+    def label(self) -> Any:
+        """How people read the stage, in their language."""
+        return STAGE_LABELS[self]
+
+    @property
     def next(self) -> Stage | None:
         """The stage above, or None at the top."""
         index = _RANKS[self] + 1

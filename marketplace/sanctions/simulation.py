@@ -27,12 +27,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.core.errors import ValidationFailed
+from marketplace.core.policies import PolicyPreview, register_policy_preview
 from marketplace.core.queries import business_calendar
 from marketplace.orders.models import Order
 from marketplace.sanctions import queries
 from marketplace.sanctions.models import EndCause, Sanction, SanctionSource, Stage, Violation, ViolationKind
 from marketplace.sanctions.operations import severe_from
+from marketplace.sanctions.permissions import SIMULATE_POLICY
 from marketplace.sanctions.policy import (
+    SANCTIONS,
     SanctionPolicy,
     current_sanction_policy,
     policy_from_document,
@@ -107,6 +110,11 @@ class SimulationResult:
             {"stage": stage.value, "current": self.current.get(stage, 0), "candidate": self.candidate.get(stage, 0)}
             for stage in Stage
         ]
+
+    @property
+    def stage_rows(self) -> list[dict[str, Any]]:
+        """``stages``, each with the stage's label for people."""
+        return [{**row, "label": Stage(row["stage"]).label} for row in self.stages]
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,3 +352,9 @@ def _fact(
         raised_at,
         violation.void_at,
     )
+
+
+register_policy_preview(
+    SANCTIONS,
+    PolicyPreview(run=simulate, template="sanctions/staff/_simulation.html", permission=SIMULATE_POLICY),
+)
