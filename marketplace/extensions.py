@@ -61,6 +61,14 @@ class Database:
         app.extensions["marketplace.db"]["sessionmaker"] = factory
 
     @property
+    def concurrent(self) -> bool:
+        """Whether several threads may each open a transaction of their own: PostgreSQL, through the engine's pool
+        (not SQLite's one writer, nor a factory bound to one connection, as the tests bind)."""
+        factory = current_app.extensions["marketplace.db"]["sessionmaker"]
+        bind = factory.kw.get("bind")
+        return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+
+    @property
     def session(self) -> Session:
         """The session of the current app context, opened on first use."""
         if "db_session" not in g:

@@ -40,7 +40,7 @@ from marketplace.compensation.models import (
     RecoveryStatus,
 )
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_returning, insert_rows
+from marketplace.core.bulk import insert_new, insert_returning, insert_rows
 
 accounts = LedgerAccount.__table__
 transactions = LedgerTransaction.__table__
@@ -104,8 +104,14 @@ def account_ids(session: Session) -> dict[Account, int]:
     return {Account(code): account_id for code, account_id in rows if code in Account._value2member_map_}
 
 
-def post(session: Session, postings: Iterable[Posting], *, actor: Actor, now: datetime) -> dict[str, int]:
-    """Post balanced transactions; a key already posted is skipped. Returns the new transactions' ids by key."""
+def post(
+    session: Session, postings: Iterable[Posting], *, actor: Actor, now: datetime, fresh: bool = False
+) -> dict[str, int]:
+    """Post balanced transactions; a key already posted is skipped. Returns the new transactions' ids by key.
+
+    ``fresh``: the keys cannot have been posted before (they name rows made in this transaction), so the rows are
+    COPYed without the check; a taken key is still refused by its unique index.
+    """
     postings = list(postings)
     for posting in postings:
         if len(posting.legs) < 2 or sum(leg.amount for leg in posting.legs) != 0:
@@ -127,15 +133,19 @@ def post(session: Session, postings: Iterable[Posting], *, actor: Actor, now: da
         }
         for posting in postings
     ]
-    created = dict(
-        insert_returning(
-            session,
-            transactions,
-            rows,
-            returning=[transactions.c.idempotency_key, transactions.c.id],
-            conflict=["idempotency_key"],
+    if fresh:
+        ids_made = insert_new(session, transactions, rows)
+        created = dict(zip([row["idempotency_key"] for row in rows], ids_made, strict=True))
+    else:
+        created = dict(
+            insert_returning(
+                session,
+                transactions,
+                rows,
+                returning=[transactions.c.idempotency_key, transactions.c.id],
+                conflict=["idempotency_key"],
+            )
         )
-    )
     ids = account_ids(session)
     _insert_entries(
         session,

@@ -31,7 +31,7 @@ from marketplace.compensation.models import (
 )
 from marketplace.core.audit import AuditEntry, jsonable, record_audit, record_audit_many
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_returning, insert_rows
+from marketplace.core.bulk import insert_new, insert_returning, insert_rows
 from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.signals import Signal, publish
 from marketplace.notifications.models import Audience
@@ -88,11 +88,13 @@ def _insert(session: Session) -> Any:
 
 
 def grant_compensations(
-    session: Session, requests: Iterable[GrantRequest], *, actor: Actor, now: datetime
+    session: Session, requests: Iterable[GrantRequest], *, actor: Actor, now: datetime, fresh: bool = False
 ) -> list[Granted]:
     """Grant compensations set-based: the record, the ledger, the recovery, the payout webhook, audit and signals.
 
     A key granted before is skipped silently, so a replayed signal or a resumed incident pays nobody twice.
+    ``fresh``: the caller holds what the keys name, locked and moved in this transaction (an incident's selected
+    orders), so none can have been granted; the rows are COPYed, and a taken key is refused by its unique index.
     """
     unique: dict[str, GrantRequest] = {}
     for request in requests:
@@ -120,15 +122,19 @@ def grant_compensations(
         }
         for request in unique.values()
     ]
-    created = dict(
-        insert_returning(
-            session,
-            compensations,
-            rows,
-            returning=[compensations.c.idempotency_key, compensations.c.id],
-            conflict=["idempotency_key"],
+    if fresh:
+        ids_made = insert_new(session, compensations, rows)
+        created = dict(zip([row["idempotency_key"] for row in rows], ids_made, strict=True))
+    else:
+        created = dict(
+            insert_returning(
+                session,
+                compensations,
+                rows,
+                returning=[compensations.c.idempotency_key, compensations.c.id],
+                conflict=["idempotency_key"],
+            )
         )
-    )
     granted = [Granted(created[key], request) for key, request in unique.items() if key in created]
     if not granted:
         return []
@@ -152,7 +158,8 @@ def grant_compensations(
             for grant in recovered
         ],
     )
-    ledger.post(session, _grant_postings(granted, recovered), actor=actor, now=now)
+    # Keyed by the compensations just made: no posting of theirs can exist yet.
+    ledger.post(session, _grant_postings(granted, recovered), actor=actor, now=now, fresh=True)
     enqueue(session, [_payout_instruction(grant) for grant in granted], now=now)
     record_audit_many(
         session,

@@ -17,8 +17,9 @@ Published inside the transaction of the change, in lists (a sweep or an incident
 - ``incident.order_compensated``: an order hit by a mass incident was given its incident claim and compensation.
   ``incident_id, order_id, buyer_id, amount (0 when the rule gave nothing), form, title_ko, title_en,
   explanation_ko, explanation_en``. One per order: the notice to its buyer. Notifications writes it under the
-  dedupe key ``incident:<incident_id>:order:<order_id>:<channel>`` so that the incident report can count the
-  notices written, sent and failed (``marketplace.incidents.queries.incident_report``).
+  dedupe key ``incident.order_compensated:<incident_id>:<order_id>:buyer:<buyer_id>`` (``incident_notice_prefix``)
+  so that the incident report can count the notices written, sent and failed
+  (``marketplace.incidents.queries.incident_report``).
 
 The payout instruction itself is the outbox webhook ``compensation.granted`` (dedupe key
 ``compensation.granted:<compensation_id>``), written for every grant, incident grants included.
@@ -37,5 +38,9 @@ ALL = (GRANTED, PAID_OUT, FAILED, RECOVERY_BOOKED, DEDUCTION_CONFIRMED, INCIDENT
 
 
 def incident_notice_prefix(incident_id: int) -> str:
-    """The dedupe-key prefix of every notice written for an incident's orders."""
-    return f"incident:{incident_id}:order:"
+    """The dedupe-key prefix of every notice written for an incident's orders.
+
+    The notifications domain keys a notice ``<topic>:<incident id>:<order id>:<audience>:<recipient>`` (one notice
+    per event and recipient); the incident report counts the notices by this prefix.
+    """
+    return f"{INCIDENT_ORDER_COMPENSATED}:{incident_id}:"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from marketplace.core.bulk import canonical_json, insert_rows
+from marketplace.core.bulk import canonical_json, insert_rows, utc_iso
 from marketplace.core.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same in every process that writes audit records.
 _CHAIN_LOCK_KEY = 0x6D6B_6175_6469_74
 _HEAD_KEY = "audit_chain_head"
+_DEFERRED_KEY = "audit_deferred"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +56,29 @@ class ChainVerification:
         return self.first_bad_id is None
 
 
+# Values JSON takes as they are: returned at once (a sweep's snapshots and payloads are mostly these).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy with stable spellings for datetimes, dates, decimals and enums."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        # The common case, without a call per plain value.
+        return {
+            key if type(key) is str else str(key): inner if type(inner) in _PLAIN else jsonable(inner)
+            for key, inner in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [inner if type(inner) in _PLAIN else jsonable(inner) for inner in value]
     if isinstance(value, enum.Enum):
         return jsonable(value.value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("audit timestamps must be timezone-aware")
-        return value.astimezone(UTC).isoformat()
+        return utc_iso(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -123,8 +140,34 @@ def record_audit(
     )
 
 
+@contextmanager
+def audit_at_the_end(session: Session) -> Iterator[None]:
+    """Hold the audit records written inside the block and append them in one batch when it ends.
+
+    Appending takes the chain's lock until commit; a batch job that appends last holds it only for its final
+    statements and its commit, so that several runners (or the API) overlap their work instead of queueing behind
+    the first one's lock for the whole batch. Nothing is appended when the block raises (the transaction is going
+    to roll back anyway). Nested blocks append with the outermost.
+    """
+    if _DEFERRED_KEY in session.info:
+        yield
+        return
+    held: list[AuditEntry] = []
+    session.info[_DEFERRED_KEY] = held
+    try:
+        yield
+    finally:
+        session.info.pop(_DEFERRED_KEY, None)
+    record_audit_many(session, held)
+
+
 def record_audit_many(session: Session, entries: Iterable[AuditEntry]) -> int:
-    """Append many audit records with one batched insert; returns how many."""
+    """Append many audit records with one batched insert (or hold them, in ``audit_at_the_end``); returns how many."""
+    held = session.info.get(_DEFERRED_KEY)
+    if held is not None:
+        before = len(held)
+        held.extend(entries)
+        return len(held) - before
     rows = audit_records(session, entries)
     # COPY and Core executemany both keep the order of ``rows``, so ids follow the chain.
     insert_rows(session, AuditRecord.__table__, rows)

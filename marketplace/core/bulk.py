@@ -94,6 +94,15 @@ def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
+def insert_new(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows the caller knows to be new (no unique key of theirs can be taken), with ids taken first; returns
+    the ids in the order of ``rows``. COPY of a thousand rows costs a fraction of an INSERT … RETURNING of them; a
+    taken unique key is refused by its index (an error, never a silent skip)."""
+    ids = allocate_ids(session, table, len(rows))
+    insert_rows(session, table, [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+    return ids
+
+
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``; flushes nothing, commits nothing."""
     with inserting(session, table, rows):

@@ -25,9 +25,9 @@ from marketplace.compensation import signals as compensation_signals
 from marketplace.compensation.models import CompensationForm
 from marketplace.compensation.operations import GrantRequest, grant_compensations, incident_grant_key
 from marketplace.compensation.policy import validate_rule
-from marketplace.core.audit import AuditEntry, jsonable, record_audit, record_audit_many
+from marketplace.core.audit import AuditEntry, audit_at_the_end, jsonable, record_audit, record_audit_many
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_returning, insert_rows
+from marketplace.core.bulk import insert_new, insert_rows
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.signals import Signal, publish
 from marketplace.core.sweeps import lock_due_rows
@@ -309,6 +309,15 @@ def run_incident_batch(
     if not batch:
         _complete_if_done(session, incident_id, actor=actor, now=now)
         return 0
+    # Audit records last: the chain's lock is then held for the end of the batch only, not the whole of it,
+    # and several runners overlap (each one's Python while the other's statements run).
+    with audit_at_the_end(session):
+        _compensate_batch(session, incident, batch, actor=actor, now=now)
+    return len(batch)
+
+
+def _compensate_batch(session: Session, incident: Any, batch: list[Any], *, actor: Actor, now: datetime) -> None:
+    incident_id = incident.id
     rule = incident.rule
     form = CompensationForm(rule["form"])
     description = f"incident {incident_id}: {incident.title_ko}"[:4000]
@@ -333,12 +342,8 @@ def run_incident_batch(
         }
         for row in batch
     ]
-    claim_ids = dict(
-        (order_id, claim_id)
-        for claim_id, order_id in insert_returning(
-            session, claims, claim_rows, returning=[claims.c.id, claims.c.order_id]
-        )
-    )
+    new_ids = insert_new(session, claims, claim_rows)
+    claim_ids = {row["order_id"]: claim_id for row, claim_id in zip(claim_rows, new_ids, strict=True)}
     insert_rows(
         session,
         claim_events,
@@ -379,22 +384,13 @@ def run_incident_batch(
             ],
             actor=actor,
             now=now,
+            fresh=True,  # these orders are locked and still selected: none has been granted
         )
     }
     session.execute(
         sa.update(incident_orders)
         .where(incident_orders.c.id.in_([row.id for row in batch]))
         .values(status=IncidentOrderStatus.COMPENSATED.value, processed_at=now)
-    )
-    amount = sum(row.amount for row in batch)
-    session.execute(
-        sa.update(Incident.__table__)
-        .where(Incident.id == incident_id)
-        .values(
-            processed_orders=Incident.__table__.c.processed_orders + len(batch),
-            processed_amount=Incident.__table__.c.processed_amount + amount,
-            updated_at=now,
-        )
     )
     record_audit_many(
         session,
@@ -446,7 +442,17 @@ def run_incident_batch(
         actor=actor,
         now=now,
     )
-    return len(batch)
+    # The incident's row is what every runner updates: locked last, for the shortest time.
+    amount = sum(row.amount for row in batch)
+    session.execute(
+        sa.update(Incident.__table__)
+        .where(Incident.id == incident_id)
+        .values(
+            processed_orders=Incident.__table__.c.processed_orders + len(batch),
+            processed_amount=Incident.__table__.c.processed_amount + amount,
+            updated_at=now,
+        )
+    )
 
 
 def _complete_if_done(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> None:

@@ -111,7 +111,7 @@ def incident_report(session: Session, incident: Incident) -> dict[str, Any]:
     notices = _status_counts(
         session,
         sa.and_(
-            outbox.c.dedupe_key.like(f"{incident_notice_prefix(incident.id)}%"),
+            outbox.c.dedupe_key.startswith(incident_notice_prefix(incident.id), autoescape=True),
             outbox.c.audience != Audience.MARKETPLACE,
         ),
     )

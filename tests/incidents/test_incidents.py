@@ -177,28 +177,25 @@ def test_selection_is_frozen_once_running(session: Session, declare, make_order)
 
 
 def test_report_counts_notices_by_status(session: Session, declare, make_order) -> None:
-    """Notices written under the documented dedupe key are counted written / sent / failed."""
-    order = make_order()
+    """The notices the run wrote (one per order, by the notifications domain) are counted written / sent / failed."""
+    orders = [make_order() for _ in range(3)]
     incident = declare()
-    select_orders(session, incident, order_ids=[order.external_id], actor=SUPERVISOR, now=START)
+    select_orders(session, incident, order_ids=[order.external_id for order in orders], actor=SUPERVISOR, now=START)
     _run(session, incident)
-    for channel, status in (("email", "sent"), ("sms", "dead")):
-        session.add(
-            OutboxMessage(
-                dedupe_key=f"incident:{incident.id}:order:{order.id}:{channel}",
-                topic="incident.order_compensated",
-                audience="buyer",
-                recipient_id=order.buyer_id,
-                channel=channel,
-                payload={},
-                status=status,
-                created_at=START,
-                next_attempt_at=START,
-            )
+    notices = queries.incident_report(session, session.merge(incident))["notices"]
+    assert notices == {"written": 3, "sent": 0, "failed": 0, "pending": 3}
+    written = {
+        message.recipient_id: message
+        for message in session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.topic == "incident.order_compensated")
         )
+    }
+    assert set(written) == {order.buyer_id for order in orders}
+    written[orders[0].buyer_id].status = "sent"
+    written[orders[1].buyer_id].status = "dead"
     session.commit()
     notices = queries.incident_report(session, session.merge(incident))["notices"]
-    assert notices == {"written": 2, "sent": 1, "failed": 1, "pending": 0}
+    assert notices == {"written": 3, "sent": 1, "failed": 1, "pending": 1}
 
 
 def test_seller_fault_incident_recovers_from_each_seller(session: Session, declare, make_order) -> None:
