@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         assert done == args.orders, (done, args.orders)
         rate, raw_rate = done / run.seconds, raw_done / raw_seconds
         print(
-            f"incident run ({app.config.get('INCIDENT_WORKERS', 2)} runners): {done:,} orders in {run.seconds:.2f}s"
+            f"incident run ({app.config['INCIDENT_WORKERS']} runners): {done:,} orders in {run.seconds:.2f}s"
             f" = {rate:,.0f} orders/s end to end "
             f"(raw SQL lower bound: {raw_seconds:.2f}s = {raw_rate:,.0f} orders/s)"
         )

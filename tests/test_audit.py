@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from marketplace.core.audit import GENESIS_HASH, AuditEntry, record_audit_many, record_hash, verify_chain
+from marketplace.core.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    audit_at_the_end,
+    record_audit_many,
+    record_hash,
+    verify_chain,
+)
 from marketplace.core.auth import SCHEDULER, Actor
 from marketplace.core.models import AuditRecord
 from marketplace.core.operations import add_platform_holiday
@@ -149,3 +156,35 @@ def _disable_append_only(session: Session, backend: str) -> None:
     else:
         session.execute(sa.text("DROP TRIGGER audit_records_no_update"))
         session.execute(sa.text("DROP TRIGGER audit_records_no_delete"))
+
+
+def _entry(entity_id: str) -> AuditEntry:
+    return AuditEntry(
+        actor="system:test",
+        action="thing.touch",
+        entity_type="thing",
+        entity_id=entity_id,
+        before=None,
+        after={"n": entity_id},
+        occurred_at=START,
+    )
+
+
+def test_audit_at_the_end_appends_held_records_in_order_when_the_block_ends(session: Session) -> None:
+    """Records written inside the block (nested ones too) appear only when it ends, in the order written, chained."""
+    with audit_at_the_end(session):
+        record_audit_many(session, [_entry("1")])
+        with audit_at_the_end(session):
+            record_audit_many(session, [_entry("2"), _entry("3")])
+        assert [r.entity_id for r in _records(session) if r.entity_type == "thing"] == []
+    session.commit()
+    assert [r.entity_id for r in _records(session) if r.entity_type == "thing"] == ["1", "2", "3"]
+    assert verify_chain(session).ok
+
+
+def test_audit_at_the_end_appends_nothing_when_the_block_raises(session: Session) -> None:
+    with pytest.raises(RuntimeError), audit_at_the_end(session):
+        record_audit_many(session, [_entry("1")])
+        raise RuntimeError("batch failed")
+    record_audit_many(session, [_entry("2")])  # after the block: written at once again
+    assert [r.entity_id for r in _records(session) if r.entity_type == "thing"] == ["2"]

@@ -33,7 +33,7 @@ def run_incident(
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if workers is None:
-        workers = int(app.config.get("INCIDENT_WORKERS", 2))
+        workers = int(app.config["INCIDENT_WORKERS"])
     if not db.concurrent:
         workers = 1
     if workers <= 1:
