@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.notifications.views import notifications_inbox, notifications_staff
     from marketplace.orders.api import blp as orders_api
     from marketplace.sanctions.api import blp as sanctions_api
+    from marketplace.sanctions.views import sanctions_seller, sanctions_staff
     from marketplace.web.views import auth_web, home_web
 
     for blueprint in (
@@ -85,6 +86,8 @@ def register_blueprints(app: Flask) -> None:
         incidents_staff,
         notifications_staff,
         notifications_inbox,
+        sanctions_staff,
+        sanctions_seller,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api, sanctions_api):

@@ -2,7 +2,8 @@
 
 A seller cancels a paid order on its own ("out of stock"); the marketplace sends the event; the buyer sees the
 claim and its deadline; the seller sees the countdown and stays silent; the jobs run past the deadline; staff see
-the escalation. Screenshots of each portal's main page are written to build/screenshots/.
+the escalation and the seller's standing; the buyer sees the compensation; the seller sees its violations and
+their points. Screenshots of each portal's main page are written to build/screenshots/.
 """
 
 from __future__ import annotations
@@ -196,3 +197,30 @@ def test_gmarket_story_across_the_three_portals(browser_page: Page, story: Story
     expect(page.locator(".timeline")).to_contain_text("플랫폼 (자동)")
     page.goto(f"{story.base_url}/")
     _shoot(page, story, "staff-dashboard")
+    # Staff open the seller from the claim: the violations and the deduction for the grant are there.
+    page.goto(f"{story.base_url}/staff/sellers/")
+    page.get_by_role("link", name="최저가몰").click()
+    expect(page.locator("#violations-title")).to_have_text("벌점과 사유")
+    expect(page.locator("#deductions-title + .stats")).to_contain_text("7,500원")
+    _shoot(page, story, "staff-seller")
+    _log_out(page)
+
+    # The buyer sees the compensation paid at once (5 % of ₩150,000) and why.
+    log_in(page, story.base_url, "buyer@story.example", PASSWORD)
+    page.get_by_role("link", name="내 보상").click()
+    expect(page.locator("main")).to_contain_text("7,500원")
+    expect(page.locator("main")).to_contain_text("판매자가 주문을 취소함")
+    _shoot(page, story, "buyer-compensation")
+    _log_out(page)
+
+    # The seller sees the violations, their points and the claim behind them, and may appeal.
+    log_in(page, story.base_url, "seller@story.example", PASSWORD)
+    page.get_by_role("link", name="내 판매자 상태").click()
+    points = page.locator("#violations-title + .table-wrap tbody tr")
+    expect(points.filter(has_text="응답 기한 미준수")).to_have_count(1)  # the silence past the deadline counts too
+    cancellation = points.filter(has_text="판매자 취소")
+    expect(cancellation.locator('a[href^="/seller/claims/"]')).to_be_visible()
+    expect(cancellation.get_by_role("link", name="소명하기")).to_be_visible()
+    expect(page.locator(".stats")).to_contain_text("유효 벌점")
+    expect(page.locator("#sanctions-title + .table-wrap")).to_contain_text("규칙에 따라: 유효 벌점")
+    _shoot(page, story, "seller-standing")

@@ -65,7 +65,10 @@ from marketplace.core.models import Role
 from marketplace.core.permissions import Permission, authorize, can
 from marketplace.extensions import db
 from marketplace.orders.queries import get_order_by_external_id
+from marketplace.sanctions import queries as sanctions_queries
+from marketplace.sanctions.models import STAGE_LABELS
 from marketplace.web.forms import show_errors
+from marketplace.web.forms import submit_form as _act
 from marketplace.web.paging import Page, page_number
 from marketplace.web.session import page_actor
 from marketplace.web.uploads import UploadSet
@@ -102,29 +105,6 @@ def _case(claim: Claim, actor: Actor) -> dict[str, Any]:
         "evidence": queries.claim_evidence(db.session, claim.id),
         "compensations": compensation_queries.list_compensations(db.session, actor, claim_id=claim.id, limit=50)[0],
     }
-
-
-def _act(
-    form: FlaskForm, action: Callable[[], object], *, done: str, back: str, render: Callable[[], str]
-) -> Response | tuple[str, int]:
-    """Run one operation for a posted form: commit and go back to the claim, or show the form with its errors.
-
-    What the person can fix (a field, a state that moved on) is shown on the form; a refusal of who they are
-    (403, 404) goes to the error page.
-    """
-    status = 422
-    if form.validate_on_submit():
-        try:
-            action()
-        except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return redirect(back)
-    return render(), status
 
 
 def _text(form: FlaskForm, name: str) -> str:
@@ -190,6 +170,8 @@ def render_staff_claim(claim: Claim, actor: Actor, **forms: FlaskForm) -> str:
         note_form=forms.get("note") or NoteForm(prefix="note"),
         staff=core_queries.staff_members(db.session),
         may_decide=claim.is_open and (claim.queue is not Queue.SUPERVISOR or actor.role is not Role.AGENT),
+        seller_standing=sanctions_queries.read_standing(db.session, claim.order.seller.external_id),
+        stage_labels=STAGE_LABELS,
     )
 
 

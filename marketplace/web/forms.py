@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import Conflict, DomainError, ValidationFailed
+from marketplace.extensions import db
 
 
 class LoginForm(FlaskForm):
@@ -32,3 +37,26 @@ def show_errors(form: FlaskForm, exc: DomainError) -> None:
         else:
             field.errors = [*field.errors, *texts]
     form.form_errors = [*form.form_errors, *leftover]
+
+
+def submit_form(
+    form: FlaskForm, action: Callable[[], object], *, done: str, back: str, render: Callable[[], str]
+) -> Response | tuple[str, int]:
+    """Run one operation for a posted form: commit and go back, or show the form again with its errors.
+
+    What the person can fix (a field, a state that moved on) is shown on the form; a refusal of who they are
+    (403, 404) goes to the error page.
+    """
+    status = 422
+    if form.validate_on_submit():
+        try:
+            action()
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(done, "success")
+            return redirect(back)
+    return render(), status
