@@ -155,6 +155,7 @@ def _notification_settings(setting: Callable[..., Any]) -> dict[str, Any]:
         "NOTIFY_BACKOFF_SECONDS": whole("NOTIFY_BACKOFF_SECONDS", 60, 1),
         "NOTIFY_BACKOFF_MAX_SECONDS": whole("NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600, 1),
         "INCIDENT_WORKERS": whole("INCIDENT_WORKERS", 2, 1),
+        "SWEEP_WORKERS": whole("SWEEP_WORKERS", 2, 1),
         "NOTIFY_BATCH_SIZE": whole("NOTIFY_BATCH_SIZE", 200, 1),
         "NOTIFY_CONCURRENCY": whole("NOTIFY_CONCURRENCY", 8, 1),
         "NOTIFY_TIMEOUT_SECONDS": whole("NOTIFY_TIMEOUT_SECONDS", 10, 1),

@@ -196,6 +196,9 @@ def test_gmarket_story_across_the_three_portals(browser_page: Page, story: Story
     expect(page.locator(".timeline")).to_contain_text("판매자가 기한 안에 답하지 않음")
     expect(page.locator(".timeline")).to_contain_text("플랫폼 (자동)")
     page.goto(f"{story.base_url}/")
+    dashboard = page.locator(".charts")
+    expect(dashboard.locator("#money-month-title + svg")).to_contain_text("7,500")  # granted this very run
+    expect(dashboard.locator("#sellers-by-stage-title + svg")).to_contain_text("주의")  # the seller's stage now
     _shoot(page, story, "staff-dashboard")
     # Staff open the seller from the claim: the violations and the deduction for the grant are there.
     page.goto(f"{story.base_url}/staff/sellers/")

@@ -214,7 +214,8 @@ def open_claims_by_time_to_breach(session: Session, *, now: datetime) -> dict[st
 
 
 def breaches_between(session: Session, start: datetime, end: datetime) -> dict[str, int]:
-    """Deadlines breached in [start, end): sellers silent past their answer, staff past theirs, refunds overdue."""
+    """Deadlines breached in [start, end] (``end`` is now: a run this very moment counts): sellers silent past
+    their answer, staff past theirs, refunds overdue."""
 
     def count(*conditions: sa.ColumnElement[bool]) -> int:
         return session.scalar(sa.select(sa.func.count()).select_from(Claim).where(*conditions)) or 0
@@ -223,8 +224,8 @@ def breaches_between(session: Session, start: datetime, end: datetime) -> dict[s
         "seller_silent": count(
             Claim.escalation_reason == EscalationReason.SELLER_SILENT,
             Claim.escalated_at >= start,
-            Claim.escalated_at < end,
+            Claim.escalated_at <= end,
         ),
-        "staff_late": count(Claim.supervisor_queued_at >= start, Claim.supervisor_queued_at < end),
-        "refund_overdue": count(Claim.refund_overdue_at >= start, Claim.refund_overdue_at < end),
+        "staff_late": count(Claim.supervisor_queued_at >= start, Claim.supervisor_queued_at <= end),
+        "refund_overdue": count(Claim.refund_overdue_at >= start, Claim.refund_overdue_at <= end),
     }

@@ -183,7 +183,8 @@ def compensation_history(session: Session) -> list[Any]:
 
 
 def month_totals(session: Session, start: datetime, end: datetime, period: str) -> dict[str, int]:
-    """For the dashboard: compensation granted in [start, end), what of it is owed by sellers, what was deducted."""
+    """For the dashboard: compensation granted in [start, end] (``end`` is now: a grant this moment counts), what
+    of it is owed by sellers, what was deducted."""
     compensations, recoveries = Compensation.__table__, Recovery.__table__
     granted, recoverable = session.execute(
         sa.select(
@@ -191,7 +192,7 @@ def month_totals(session: Session, start: datetime, end: datetime, period: str) 
             sa.func.coalesce(sa.func.sum(sa.case((compensations.c.recoverable, compensations.c.amount), else_=0)), 0),
         ).where(
             compensations.c.granted_at >= start,
-            compensations.c.granted_at < end,
+            compensations.c.granted_at <= end,
             compensations.c.status != CompensationStatus.VOIDED.value,
         )
     ).one()

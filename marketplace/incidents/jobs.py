@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from flask import current_app
 
 from marketplace.core.auth import SCHEDULER, Actor
+from marketplace.core.runners import side_by_side
 from marketplace.extensions import db
 from marketplace.incidents.operations import DEFAULT_BATCH, run_incident_batch
 from marketplace.incidents.queries import running_incident_ids
@@ -31,13 +31,8 @@ def run_incident(
     each its own orders, and one's Python overlaps the other's statements. SQLite takes one writer at a time, and a
     session factory bound to one connection (the tests') serves one runner: one.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if workers is None:
-        workers = int(app.config["INCIDENT_WORKERS"])
-    if not db.concurrent:
-        workers = 1
-    if workers <= 1:
-        return _run_batches(incident_id, now, actor=actor, batch_size=batch_size, progress=progress)
+        workers = int(current_app.config["INCIDENT_WORKERS"])
     guard = threading.Lock()
 
     def report(done: int) -> None:
@@ -45,17 +40,11 @@ def run_incident(
             with guard:
                 progress(done)
 
-    def runner() -> int:
-        with app.app_context():
-            return _run_batches(incident_id, now, actor=actor, batch_size=batch_size, progress=report)
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"incident-{incident_id}") as pool:
-        futures = [pool.submit(runner) for _ in range(workers)]
-        totals = [future.result() for future in futures]  # a runner's error is raised here
-    if totals:
-        # The last runner to finish may have seen the other's rows still locked: this pass completes the incident.
-        _run_batches(incident_id, now, actor=actor, batch_size=batch_size, progress=progress)
-    return sum(totals)
+    return side_by_side(
+        lambda: _run_batches(incident_id, now, actor=actor, batch_size=batch_size, progress=report),
+        workers,
+        name=f"incident-{incident_id}",
+    )
 
 
 def _run_batches(

@@ -101,6 +101,16 @@ def list_standings(
     return [(row[0], row[1]) for row in rows], total
 
 
+def sellers_by_stage(session: Session) -> dict[Stage, int]:
+    """How many sellers with a standing row stand at each stage (one grouped count; the rest are in good standing)."""
+    counts = dict.fromkeys(Stage, 0)
+    for stage, count in session.execute(
+        sa.select(SellerStanding.stage, sa.func.count()).group_by(SellerStanding.stage)
+    ):
+        counts[Stage(stage)] = int(count)
+    return counts
+
+
 def get_violation(session: Session, violation_id: int, *, for_update: bool = False) -> Violation | None:
     """One violation."""
     query = sa.select(Violation).where(Violation.id == violation_id)

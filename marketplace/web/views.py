@@ -19,6 +19,8 @@ from marketplace.core.errors import Unauthorized
 from marketplace.core.operations import authenticate_user
 from marketplace.extensions import db, limiter
 from marketplace.orders import queries as order_queries
+from marketplace.sanctions import queries as sanction_queries
+from marketplace.sanctions.models import Stage
 from marketplace.sellers import queries as seller_queries
 from marketplace.web.forms import LoginForm
 from marketplace.web.paging import Page, page_number
@@ -117,9 +119,14 @@ def _dashboard() -> str:
     month_start = datetime.combine(local.date().replace(day=1), time.min, zone)
     buyers, orders = order_queries.count_buyers_and_orders(db.session)
     records, _total = core_queries.recent_audit_records(db.session, limit=10)
+    sellers = seller_queries.count_sellers(db.session)
+    by_stage = sanction_queries.sellers_by_stage(db.session)
+    by_stage[Stage.NONE] += sellers - sum(by_stage.values())  # sellers that never had a violation or sanction
+    tones = {Stage.NONE: "ok", Stage.NOTICE: "muted", Stage.WARNING: "warning"}
     return render_template(
         "web/home_staff.html",
-        sellers=seller_queries.count_sellers(db.session),
+        sellers=sellers,
+        stages=[(stage.label, by_stage[stage], tones.get(stage, "danger")) for stage in Stage],
         buyers=buyers,
         orders=orders,
         buckets=claim_queries.open_claims_by_time_to_breach(db.session, now=now),

@@ -207,3 +207,24 @@ def test_the_claim_page_shows_the_sellers_standing(
     page = _browser(app, make_user("agent")).get(f"/staff/claims/{claim.id}").get_data(as_text=True)
     points = session.scalar(sa.select(sa.func.sum(Violation.points)))
     assert f"유효 벌점: <strong>{points}</strong>" in page and 'href="/staff/sellers/S-1"' in page
+
+
+def test_the_dashboard_counts_sellers_by_stage(
+    app: Flask, post_events: Any, session: Session, make_user: Any, make_seller: Any, clock: FrozenClock
+) -> None:
+    _story(post_events, session, clock)  # 4 points: below the notice threshold
+    make_seller()  # never a violation
+    agent = _browser(app, make_user("agent"), english=True)
+    page = agent.get("/").get_data(as_text=True)
+    assert "Sellers by stage" in page and '<th scope="row">in good standing</th><td>2</td>' in page
+    supervisor = _browser(app, make_user("supervisor"))
+    imposed = _post(
+        supervisor,
+        "/staff/sellers/S-1",
+        "/staff/sellers/S-1/sanctions",
+        {"impose-stage": "warning", "impose-reason": "x"},
+    )
+    assert imposed.status_code == 302
+    page = agent.get("/").get_data(as_text=True)
+    assert '<th scope="row">in good standing</th><td>1</td>' in page
+    assert '<th scope="row">warning (no new listings)</th><td>1</td>' in page
