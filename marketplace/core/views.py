@@ -145,6 +145,11 @@ def _parse(raw: str, like: Any) -> Any:
         return int(raw) if raw.lstrip("-").isdigit() else raw
     if isinstance(like, bool):
         return raw in ("on", "true", "1")
+    if isinstance(like, float):
+        try:
+            return float(raw)
+        except ValueError:
+            return raw  # the validator names it
     if isinstance(like, int):
         try:
             return int(raw)

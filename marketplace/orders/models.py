@@ -117,6 +117,8 @@ class Order(Base):
     # 원 (KRW) as an integer: never a float.
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    # The category the scorecard counts the order under: its first item's that names one (None when none does).
+    category: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, 20))
     paid_at: Mapped[datetime]
     ship_by: Mapped[datetime | None]
@@ -143,6 +145,15 @@ class Order(Base):
     def snapshot(self) -> dict[str, Any]:
         """What the audit log records of an order."""
         return order_snapshot({name: getattr(self, name) for name in SNAPSHOT_FIELDS})
+
+
+def order_category(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The category an order counts under: that of its first item naming one, or None."""
+    for item in items:
+        category = item.get("category")
+        if category:
+            return category
+    return None
 
 
 # The columns of an order that the audit log records.

@@ -13,7 +13,7 @@ from marketplace.core.auth import Actor
 from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.money import ensure_won
 from marketplace.orders import queries
-from marketplace.orders.models import Buyer, Order, OrderStatus
+from marketplace.orders.models import Buyer, Order, OrderStatus, order_category
 from marketplace.sellers.models import Seller
 
 
@@ -82,6 +82,7 @@ def create_order(
         buyer_id=buyer.id,
         amount=amount,
         items=items,
+        category=order_category(items),
         status=OrderStatus.PAID,
         paid_at=paid_at,
         ship_by=ship_by,

@@ -69,6 +69,10 @@ class ItemSchema(Schema):
     name = _text(200)
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=100_000))
     price = Won(metadata={"description": "Unit price in won"})
+    category = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "The marketplace's category code; the scorecard counts an order under its first"},
+    )
 
 
 class OrderRefSchema(Schema):

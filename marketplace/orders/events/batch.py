@@ -30,6 +30,7 @@ from marketplace.orders.models import (
     Order,
     OrderEvent,
     OrderLifecycle,
+    order_category,
     order_snapshot,
 )
 from marketplace.orders.schemas import load_event
@@ -310,6 +311,7 @@ class Batch:
                 "buyer_id": buyer_ids[order["buyer"]["id"]],
                 "amount": order["amount"],
                 "items": order["items"],
+                "category": order_category(order["items"]),
                 "paid_at": order["paid_at"],
                 "ship_by": ship_by,
                 "ship_by_policy_version": policy_version,

@@ -1,0 +1,339 @@
+"""Keeping the scorecard: the full rebuild, the incremental update from new events, and daily snapshots.
+
+The rebuild reads every order once (seller by seller, with its claims) and writes its day rows with COPY. The
+incremental update reads only the events recorded since the update before the last one, recomputes whole the day
+rows of the (seller, day) pairs they touch, and snapshots: every seller once a day (the windows move at midnight),
+else only the sellers touched. Both record what they did in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from marketplace.claims.models import Claim, ClaimEvent
+from marketplace.core.audit import record_audit
+from marketplace.core.auth import Actor
+from marketplace.core.bulk import insert_rows
+from marketplace.core.calendar import BusinessCalendar
+from marketplace.core.queries import business_calendar
+from marketplace.orders.models import Order, OrderEvent
+from marketplace.sanctions.models import SellerStanding
+from marketplace.scorecard.metrics import (
+    CLAIM_COLUMNS,
+    ORDER_COLUMNS,
+    Figures,
+    add_into,
+    figures,
+    grade,
+    order_counters,
+)
+from marketplace.scorecard.models import COUNTERS, WINDOWS, ScorecardDay, ScorecardSnapshot, ScorecardState
+from marketplace.scorecard.policy import GradePolicy, current_grade_policy
+from marketplace.sellers.models import Seller
+
+days_table = ScorecardDay.__table__
+snapshots_table = ScorecardSnapshot.__table__
+orders_table = Order.__table__
+claims_table = Claim.__table__
+
+# Sellers read per statement by the rebuild, and (seller, day) pairs by the incremental update.
+SELLER_CHUNK = 500
+KEY_CHUNK = 500
+# Days the update snapshots after downtime, at most (older days' snapshots are left as they were).
+CATCH_UP_DAYS = 90
+Progress = Callable[[int], None]
+
+
+def _order_query() -> sa.Select[Any]:
+    return sa.select(*(orders_table.c[name] for name in ORDER_COLUMNS))
+
+
+def _claim_query() -> sa.Select[Any]:
+    return sa.select(*(claims_table.c[name] for name in CLAIM_COLUMNS))
+
+
+def _day_rows(
+    orders: Iterable[Sequence[Any]], claims: Iterable[Sequence[Any]], calendar: BusinessCalendar
+) -> list[dict[str, Any]]:
+    """The day rows of these orders (``claims`` holds their claims)."""
+    claims_of: dict[int, list[Sequence[Any]]] = defaultdict(list)
+    for claim in claims:
+        claims_of[claim[0]].append(claim)
+    totals: dict[tuple[int, str, date], list[int]] = {}
+    for order in orders:
+        key, counters = order_counters(order, claims_of.get(order[0], ()), calendar)
+        total = totals.get(key)
+        if total is None:
+            totals[key] = counters
+        else:
+            add_into(total, counters)
+    return [
+        {"seller_id": seller_id, "category": category, "day": day, **dict(zip(COUNTERS, total, strict=True))}
+        for (seller_id, category, day), total in totals.items()
+    ]
+
+
+def local_today(calendar: BusinessCalendar, now: datetime) -> date:
+    return calendar.local_date(now)
+
+
+def rebuild(session: Session, *, now: datetime, actor: Actor, progress: Progress | None = None) -> dict[str, int]:
+    """Recompute every day row from all orders and claims, then today's snapshots; the update goes on from here.
+
+    ``progress`` is called with the number of sellers done after each chunk.
+    """
+    calendar = business_calendar(session)
+    _lock_state(session)
+    marks = _event_marks(session)
+    session.execute(sa.delete(days_table))
+    seller_ids = list(session.scalars(sa.select(Seller.id).order_by(Seller.id)))
+    rows_written = 0
+    for start in range(0, len(seller_ids), SELLER_CHUNK):
+        chunk = seller_ids[start : start + SELLER_CHUNK]
+        low, high = chunk[0], chunk[-1]
+        orders = session.execute(_order_query().where(orders_table.c.seller_id.between(low, high))).all()
+        claims = session.execute(_claim_query().where(claims_table.c.seller_id.between(low, high))).all()
+        rows = _day_rows(orders, claims, calendar)
+        insert_rows(session, days_table, rows)
+        rows_written += len(rows)
+        if progress is not None:
+            progress(len(chunk))
+    today = local_today(calendar, now)
+    snapshotted = snapshot_day(session, today, now=now)
+    _save_state(session, marks, marks, today, now)
+    summary = {"sellers": len(seller_ids), "day_rows": rows_written, "snapshots": snapshotted}
+    record_audit(
+        session,
+        actor=actor,
+        action="scorecard.rebuild",
+        entity_type="scorecard",
+        entity_id="all",
+        before=None,
+        after={**summary, "day": today.isoformat()},
+        now=now,
+    )
+    return summary
+
+
+def _event_marks(session: Session) -> tuple[int, int]:
+    """The newest order-event and claim-event ids."""
+    order_event = session.scalar(sa.select(sa.func.max(OrderEvent.id))) or 0
+    claim_event = session.scalar(sa.select(sa.func.max(ClaimEvent.id))) or 0
+    return int(order_event), int(claim_event)
+
+
+def _lock_state(session: Session) -> ScorecardState | None:
+    """The update's state row, locked (two schedulers take turns; SQLite has one writer anyway)."""
+    return session.scalar(sa.select(ScorecardState).where(ScorecardState.id == 1).with_for_update())
+
+
+def _save_state(
+    session: Session, marks: tuple[int, int], previous: tuple[int, int], day: date | None, now: datetime
+) -> None:
+    values = {
+        "order_event_id": marks[0],
+        "claim_event_id": marks[1],
+        "previous_order_event_id": previous[0],
+        "previous_claim_event_id": previous[1],
+        "snapshot_day": day,
+        "updated_at": now,
+    }
+    updated = session.execute(sa.update(ScorecardState).where(ScorecardState.id == 1).values(**values)).rowcount
+    if not updated:
+        session.add(ScorecardState(id=1, **values))
+        session.flush()
+
+
+def refresh(session: Session, *, now: datetime, actor: Actor) -> dict[str, int]:
+    """Bring the day rows up to date with the events recorded since the last updates, and snapshot.
+
+    Before any rebuild there is nothing to go on from: the first run rebuilds.
+    """
+    state = _lock_state(session)
+    if state is None:
+        summary = rebuild(session, now=now, actor=actor)
+        return {"touched": summary["day_rows"], "snapshots": summary["snapshots"]}
+    calendar = business_calendar(session)
+    marks = _event_marks(session)
+    since = (state.previous_order_event_id, state.previous_claim_event_id)
+    keys = _touched_keys(session, since, marks, calendar)
+    _recompute(session, keys, calendar)
+    today = local_today(calendar, now)
+    touched_sellers = {seller_id for seller_id, _day in keys} | _standing_changes(session, state.updated_at)
+    snapshotted = 0
+    if state.snapshot_day is None or state.snapshot_day < today:
+        # The windows moved: every seller, and each day missed while the update did not run.
+        first = today - timedelta(days=CATCH_UP_DAYS - 1)
+        if state.snapshot_day is not None:
+            first = max(first, state.snapshot_day + timedelta(days=1))
+        day = first
+        while day <= today:
+            snapshotted += snapshot_day(session, day, now=now)
+            day += timedelta(days=1)
+    elif touched_sellers:
+        snapshotted = snapshot_day(session, today, now=now, sellers=touched_sellers)
+    _save_state(session, marks, (state.order_event_id, state.claim_event_id), today, now)
+    summary = {"touched": len(keys), "snapshots": snapshotted}
+    if keys or snapshotted:
+        record_audit(
+            session,
+            actor=actor,
+            action="scorecard.refresh",
+            entity_type="scorecard",
+            entity_id=today.isoformat(),
+            before={"order_event_id": since[0], "claim_event_id": since[1]},
+            after={"order_event_id": marks[0], "claim_event_id": marks[1], **summary},
+            now=now,
+        )
+    return summary
+
+
+def _touched_keys(
+    session: Session, since: tuple[int, int], marks: tuple[int, int], calendar: BusinessCalendar
+) -> set[tuple[int, date]]:
+    """(seller, day paid) of every order with an order event or a claim event recorded in the id ranges."""
+    by_events = (
+        sa.select(Order.seller_id, Order.paid_at)
+        .join(OrderEvent, OrderEvent.order_external_id == Order.external_id)
+        .where(OrderEvent.id > since[0], OrderEvent.id <= marks[0])
+    )
+    by_claims = (
+        sa.select(Order.seller_id, Order.paid_at)
+        .join(Claim, Claim.order_id == Order.id)
+        .join(ClaimEvent, ClaimEvent.claim_id == Claim.id)
+        .where(ClaimEvent.id > since[1], ClaimEvent.id <= marks[1])
+    )
+    keys: set[tuple[int, date]] = set()
+    for query in (by_events, by_claims):
+        for seller_id, paid_at in session.execute(query):
+            keys.add((seller_id, calendar.local_date(paid_at)))
+    return keys
+
+
+def _standing_changes(session: Session, since: datetime) -> set[int]:
+    """Sellers whose standing (active points) changed since the last update."""
+    return set(session.scalars(sa.select(SellerStanding.seller_id).where(SellerStanding.changed_at >= since)))
+
+
+def _day_bounds(calendar: BusinessCalendar, day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=calendar.tz)
+    return start, start + timedelta(days=1)
+
+
+def _recompute(session: Session, keys: set[tuple[int, date]], calendar: BusinessCalendar) -> None:
+    """Recompute whole the day rows (every category) of each (seller, day) in ``keys``."""
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), KEY_CHUNK):
+        chunk = ordered[start : start + KEY_CHUNK]
+        windows = sa.or_(
+            *(
+                sa.and_(
+                    orders_table.c.seller_id == seller_id,
+                    orders_table.c.paid_at >= bounds[0],
+                    orders_table.c.paid_at < bounds[1],
+                )
+                for seller_id, day in chunk
+                for bounds in (_day_bounds(calendar, day),)
+            )
+        )
+        orders = session.execute(_order_query().where(windows)).all()
+        order_ids = [order[0] for order in orders]
+        claims = []
+        for id_start in range(0, len(order_ids), 5000):
+            claims.extend(
+                session.execute(
+                    _claim_query().where(claims_table.c.order_id.in_(order_ids[id_start : id_start + 5000]))
+                ).all()
+            )
+        session.execute(sa.delete(days_table).where(sa.tuple_(days_table.c.seller_id, days_table.c.day).in_(chunk)))
+        insert_rows(session, days_table, _day_rows(orders, claims, calendar))
+
+
+def window_sums(
+    session: Session, day: date, *, sellers: Iterable[int] | None = None, by_category: bool = False
+) -> dict[Any, dict[int, Figures]]:
+    """Each seller's (or seller and category's) figures over every window ending on ``day``."""
+    longest = max(WINDOWS)
+    columns = []
+    for window in WINDOWS:
+        inside = days_table.c.day > day - timedelta(days=window)
+        columns.extend(sa.func.sum(days_table.c[name]).filter(inside) for name in COUNTERS)
+    group = [days_table.c.seller_id, days_table.c.category] if by_category else [days_table.c.seller_id]
+    query = (
+        sa.select(*group, *columns)
+        .where(days_table.c.day > day - timedelta(days=longest), days_table.c.day <= day)
+        .group_by(*group)
+    )
+    if sellers is not None:
+        query = query.where(days_table.c.seller_id.in_(sorted(sellers)))
+    width = len(COUNTERS)
+    result: dict[Any, dict[int, Figures]] = {}
+    for row in session.execute(query):
+        key = (row[0], row[1]) if by_category else row[0]
+        sums = row[len(group) :]
+        result[key] = {
+            window: figures(window, sums[index * width : (index + 1) * width]) for index, window in enumerate(WINDOWS)
+        }
+    return result
+
+
+def snapshot_row(
+    seller_id: int,
+    day: date,
+    window: Figures,
+    by_window: dict[int, Figures],
+    points: int,
+    policy: GradePolicy,
+    now: datetime,
+) -> dict[str, Any]:
+    verdict = grade(by_window, policy)
+    return {
+        "seller_id": seller_id,
+        "day": day,
+        "window_days": window.window_days,
+        "orders": window.orders,
+        "seller_cancel_rate": window.seller_cancel_rate,
+        "late_shipment_rate": window.late_shipment_rate,
+        "claim_rate": window.claim_rate,
+        "defect_rate": window.defect_rate,
+        "response_compliance": window.response_compliance,
+        "lead_days_avg": window.lead_days_avg,
+        "lead_days_p90": window.lead_days_p90,
+        "refund_days_avg": window.refund_days_avg,
+        "overdue_refund_days_avg": window.overdue_refund_days_avg,
+        "counterfeit_claims": window.counterfeit_claims,
+        "active_points": points,
+        "grade": verdict.grade,
+        "grade_reasons": verdict.reasons,
+        "counts": dict(window.counts),
+        "policy_version": policy.version,
+        "computed_at": now,
+    }
+
+
+def snapshot_day(session: Session, day: date, *, now: datetime, sellers: Iterable[int] | None = None) -> int:
+    """Write the snapshots of ``day`` (every seller with orders in the longest window, or only ``sellers``)."""
+    policy = current_grade_policy(session)
+    wanted = None if sellers is None else set(sellers)
+    sums = window_sums(session, day, sellers=wanted)
+    points_query = sa.select(SellerStanding.seller_id, SellerStanding.active_points)
+    if wanted is not None:
+        points_query = points_query.where(SellerStanding.seller_id.in_(sorted(wanted)))
+    points = dict(session.execute(points_query).tuples().all())
+    rows = [
+        snapshot_row(seller_id, day, window, by_window, points.get(seller_id, 0), policy, now)
+        for seller_id, by_window in sums.items()
+        for window in by_window.values()
+    ]
+    delete = sa.delete(snapshots_table).where(snapshots_table.c.day == day)
+    if wanted is not None:
+        delete = delete.where(snapshots_table.c.seller_id.in_(sorted(wanted)))
+    session.execute(delete)
+    insert_rows(session, snapshots_table, rows)
+    return len(sums)
