@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.orders.api import blp as orders_api
     from marketplace.sanctions.api import blp as sanctions_api
     from marketplace.sanctions.views import sanctions_seller, sanctions_staff
+    from marketplace.scorecard.api import blp as scorecard_api
     from marketplace.web.views import auth_web, home_web
 
     for blueprint in (
@@ -90,7 +91,7 @@ def register_blueprints(app: Flask) -> None:
         sanctions_seller,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api, sanctions_api):
+    for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api, sanctions_api, scorecard_api):
         # The API authenticates with Bearer keys; session callers are CSRF-checked in api_actor().
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -25,6 +25,7 @@ from marketplace.incidents.cli import incidents_cli
 from marketplace.notifications.cli import notifications_cli
 from marketplace.orders.cli import orders_cli
 from marketplace.sanctions.cli import policy_cli, sanctions_cli
+from marketplace.scorecard.cli import scorecard_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -326,7 +327,7 @@ def register(app: Flask) -> None:
         sanctions_cli,
     ):
         app.cli.add_command(group)
-    for group in (ledger_cli, settlements_cli, incidents_cli):
+    for group in (ledger_cli, settlements_cli, incidents_cli, scorecard_cli):
         app.cli.add_command(group)
     for command in (scheduler_command, serve_command, demo_command):
         app.cli.add_command(command)

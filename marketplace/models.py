@@ -13,8 +13,8 @@ from marketplace.core.models import ApiKey, AuditRecord, PlatformHoliday, Policy
 from marketplace.incidents.models import Incident, IncidentOrder
 from marketplace.notifications.models import DeliveryFailure, OutboxMessage
 from marketplace.orders.models import Buyer, Order
-from marketplace.scorecard.models import ScorecardDay, ScorecardSnapshot, ScorecardState
 from marketplace.sanctions.models import Appeal, Sanction, SanctionPause, SellerStanding, StageChange, Violation
+from marketplace.scorecard.models import ScorecardDay, ScorecardSnapshot, ScorecardState
 from marketplace.sellers.models import Seller
 
 __all__ = [

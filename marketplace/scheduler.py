@@ -31,6 +31,7 @@ JOB_MODULES: tuple[str, ...] = (
     "marketplace.sanctions.jobs",
     "marketplace.incidents.jobs",
     "marketplace.notifications.jobs",
+    "marketplace.scorecard.jobs",
 )
 
 

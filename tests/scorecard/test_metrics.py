@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -90,12 +90,12 @@ HISTORY = [
 
 
 def test_each_order_adds_to_the_day_it_was_paid_in_its_category() -> None:
-    key, counters = order_counters(HISTORY[2][0], [], CALENDAR)
+    key, _ = order_counters(HISTORY[2][0], [], CALENDAR)
     assert key == (7, "fashion", kst(9, 22).date())
     key, _ = order_counters(HISTORY[0][0], [], CALENDAR)
     assert key == (7, "", kst(9, 23).date())
     # Paid at 00:30 KST on 23 Sep is 22 Sep in UTC, and counts on the 23rd.
-    key, _ = order_counters(order(11, paid=datetime(2026, 9, 22, 15, 30, tzinfo=timezone.utc)), [], CALENDAR)
+    key, _ = order_counters(order(11, paid=datetime(2026, 9, 22, 15, 30, tzinfo=UTC)), [], CALENDAR)
     assert key[2].isoformat() == "2026-09-23"
 
 
