@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,9 +12,11 @@ from marketplace.claims.operations import file_claim, propose_remedy
 from marketplace.core.auth import Actor
 from marketplace.core.models import Role, User
 from marketplace.core.operations import create_user
+from marketplace.core.queries import business_calendar
 from marketplace.orders.events import ingest_events
-from marketplace.orders.models import Order
+from marketplace.orders.models import CancelInitiator, Order, OrderStatus
 from marketplace.orders.operations import create_buyer, create_order
+from marketplace.scorecard.build import local_today, rebuild, snapshot_day
 from marketplace.sellers.operations import create_seller
 from marketplace.sellers.queries import get_seller_by_external_id
 
@@ -108,7 +111,61 @@ def load_demo(session: Session, *, now: datetime) -> bool:
             now=now,
         )
     _load_claims(session, sellers=sellers, buyers=buyers, now=now)
+    _load_history(session, sellers=sellers, now=now)
     return True
+
+
+# Each demo seller's last 75 days: orders a day, the share shipped late, the share the buyer cancelled, categories.
+HISTORY = {
+    "S-1001": (3, 0.02, 0.03, ("digital", "appliances")),
+    "S-1002": (2, 0.08, 0.05, ("living",)),
+    "S-1003": (2, 0.0, 0.02, ("fashion", None)),
+}
+HISTORY_DAYS = 75
+
+
+def _load_history(session: Session, *, sellers: dict, now: datetime) -> None:
+    """Delivered and cancelled orders of the last weeks (other buyers than the demo's logins), so that each seller's
+    scorecard has figures, a grade and a trend; then the scorecard rebuilt with a snapshot for each of those days."""
+    rng = random.Random(20261207)  # noqa: S311 - demo data, not secrets
+    buyer = create_buyer(session, "B-2999", name="과거 주문 고객", contact=None, language="ko", actor=DEMO, now=now)
+    number = 0
+    for seller_ref, (per_day, late_share, cancel_share, categories) in HISTORY.items():
+        for days_ago in range(HISTORY_DAYS, 1, -1):
+            for _ in range(rng.randint(per_day - 1, per_day + 1)):
+                number += 1
+                paid_at = now - timedelta(days=days_ago, hours=rng.randint(0, 12))
+                category = rng.choice(categories)
+                item = {"sku": f"H-{number}", "name": "지난 주문 상품", "quantity": 1}
+                if category:
+                    item["category"] = category
+                order = create_order(
+                    session,
+                    f"O-H{number:05d}",
+                    seller=sellers[seller_ref],
+                    buyer=buyer,
+                    amount=rng.randrange(10_000, 200_000, 100),
+                    items=[item],
+                    paid_at=paid_at,
+                    actor=DEMO,
+                    now=paid_at,
+                )
+                roll = rng.random()
+                if roll < cancel_share:
+                    order.status = OrderStatus.CANCELLED
+                    order.cancel_initiated_by = CancelInitiator.BUYER
+                    order.cancelled_at = order.refunded_at = paid_at + timedelta(hours=2)
+                    continue
+                late = roll < cancel_share + late_share
+                order.ship_by = paid_at + timedelta(days=3)
+                order.shipped_at = paid_at + (timedelta(days=5) if late else timedelta(hours=rng.randint(6, 60)))
+                order.delivered_at = order.shipped_at + timedelta(days=1)
+                order.status = OrderStatus.DELIVERED
+                order.late_shipment_checked_at = order.ship_by
+    session.flush()
+    rebuild(session, now=now, actor=DEMO)
+    for days_ago in range(HISTORY_DAYS - 30, 0, -1):
+        snapshot_day(session, local_today(business_calendar(session), now - timedelta(days=days_ago)), now=now)
 
 
 def _load_claims(session: Session, *, sellers: dict, buyers: dict, now: datetime) -> None:
