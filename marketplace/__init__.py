@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.sanctions.api import blp as sanctions_api
     from marketplace.sanctions.views import sanctions_seller, sanctions_staff
     from marketplace.scorecard.api import blp as scorecard_api
+    from marketplace.scorecard.views import scorecard_seller, scorecard_staff
     from marketplace.web.views import auth_web, home_web
 
     for blueprint in (
@@ -89,6 +90,8 @@ def register_blueprints(app: Flask) -> None:
         notifications_inbox,
         sanctions_staff,
         sanctions_seller,
+        scorecard_staff,
+        scorecard_seller,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (core_api, orders_api, claims_api, compensation_api, incidents_api, sanctions_api, scorecard_api):

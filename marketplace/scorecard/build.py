@@ -322,6 +322,14 @@ def snapshot_day(session: Session, day: date, *, now: datetime, sellers: Iterabl
     policy = current_grade_policy(session)
     wanted = None if sellers is None else set(sellers)
     sums = window_sums(session, day, sellers=wanted)
+    # A seller whose orders all left the windows (or a touched one with none left) gets an empty card, so that no
+    # old grade outlives its orders: those snapshotted the day before, or asked for.
+    carried = set(
+        session.scalars(sa.select(snapshots_table.c.seller_id).where(snapshots_table.c.day == day - timedelta(days=1)))
+    )
+    empty = [0] * len(COUNTERS)
+    for seller_id in ((carried if wanted is None else carried & wanted) | (wanted or set())) - sums.keys():
+        sums[seller_id] = {window: figures(window, empty) for window in WINDOWS}
     points_query = sa.select(SellerStanding.seller_id, SellerStanding.active_points)
     if wanted is not None:
         points_query = points_query.where(SellerStanding.seller_id.in_(sorted(wanted)))

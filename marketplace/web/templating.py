@@ -110,6 +110,7 @@ NAV_LINKS: dict[str, list[tuple[str, object, Permission | None]]] = {
         ("home_web.home", _l("Overview"), None),
         ("claims_staff.queue", _l("Claim queue"), None),
         ("sanctions_staff.sellers", _l("Sellers"), None),
+        ("scorecard_staff.ranking", _l("Scorecards"), None),
         ("incidents_staff.incidents", _l("Incidents"), None),
         ("compensation_staff.all_deductions", _l("Deductions"), None),
         ("notifications_staff.outbox", _l("Notifications"), None),
@@ -119,6 +120,7 @@ NAV_LINKS: dict[str, list[tuple[str, object, Permission | None]]] = {
     "seller": [
         ("claims_seller.seller_claims", _l("Claims"), None),
         ("sanctions_seller.own_standing", _l("My standing"), None),
+        ("scorecard_seller.own_scorecard", _l("My scorecard"), None),
         ("compensation_seller.deductions", _l("Deductions"), None),
         ("notifications_inbox.inbox", _l("Inbox"), None),
         ("home_web.home", _l("Orders"), None),

@@ -21,6 +21,9 @@ from marketplace.extensions import db, limiter
 from marketplace.orders import queries as order_queries
 from marketplace.sanctions import queries as sanction_queries
 from marketplace.sanctions.models import Stage
+from marketplace.scorecard import labels as scorecard_labels
+from marketplace.scorecard import queries as scorecard_queries
+from marketplace.scorecard.metrics import GRADES, NOT_ENOUGH_DATA
 from marketplace.sellers import queries as seller_queries
 from marketplace.web.forms import LoginForm
 from marketplace.web.paging import Page, page_number
@@ -123,10 +126,21 @@ def _dashboard() -> str:
     by_stage = sanction_queries.sellers_by_stage(db.session)
     by_stage[Stage.NONE] += sellers - sum(by_stage.values())  # sellers that never had a violation or sanction
     tones = {Stage.NONE: "ok", Stage.NOTICE: "muted", Stage.WARNING: "warning"}
+    scorecard_day = scorecard_queries.latest_day(db.session)
+    grades = None  # before the first scorecard there is no grade to count
+    if scorecard_day is not None:
+        by_grade = scorecard_queries.grade_distribution(db.session, scorecard_day)
+        # Sellers without a snapshot that day had no order in the 90 days: not enough data for a grade.
+        by_grade[NOT_ENOUGH_DATA] += max(0, sellers - sum(by_grade.values()))
+        grades = [
+            (scorecard_labels.grade_label(grade), by_grade[grade], scorecard_labels.grade_tone(grade))
+            for grade in GRADES
+        ]
     return render_template(
         "web/home_staff.html",
         sellers=sellers,
         stages=[(stage.label, by_stage[stage], tones.get(stage, "danger")) for stage in Stage],
+        grades=grades,
         buyers=buyers,
         orders=orders,
         buckets=claim_queries.open_claims_by_time_to_breach(db.session, now=now),
