@@ -221,3 +221,19 @@ def test_the_api_shows_a_seller_its_own_card_and_staff_any(
     assert bad.content_type.startswith("application/problem+json")
     assert "metric" in str(bad.get_json())
     assert client.get("/api/v1/sellers/NOPE/scorecard", headers=bearer(secret)).status_code == 404
+
+
+def test_a_seller_whose_orders_left_the_windows_gets_an_empty_card_not_its_old_grade(
+    session, post_events, clock
+) -> None:
+    now = datetime(2026, 12, 21, 12, tzinfo=KST)  # 90 days back reaches 23 Sep: four of the orders
+    clock.set(now)
+    post_events({"events": twelve_orders()})
+    build.refresh(session, now=now, actor=SCHEDULER)
+    session.commit()
+    build.refresh(session, now=now + timedelta(days=1), actor=SCHEDULER)
+    session.commit()
+    by_day = {(row[1].isoformat(), row[2]): row for row in snapshots(session)}
+    assert by_day[("2026-12-21", 90)][3] == 4
+    empty = by_day[("2026-12-22", 90)]
+    assert (empty[3], empty[4]) == (0, "not_enough_data")
