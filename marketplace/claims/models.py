@@ -175,6 +175,8 @@ class Claim(Base):
         ),
         sa.Index(None, "seller_id", "status"),
         sa.Index(None, "buyer_id", "status"),
+        # The scorecard reads the claims of the orders it recomputes.
+        sa.Index(None, "order_id"),
         sa.CheckConstraint("proposal_amount IS NULL OR proposal_amount >= 0", name="proposal_amount_not_negative"),
         sa.CheckConstraint("decision_amount IS NULL OR decision_amount >= 0", name="decision_amount_not_negative"),
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from marketplace.claims.models import Claim, ClaimEvent
 from marketplace.core.audit import record_audit
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_rows
+from marketplace.core.bulk import insert_rows, inserting
 from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.queries import business_calendar
 from marketplace.orders.models import Order, OrderEvent
@@ -50,12 +50,30 @@ CATCH_UP_DAYS = 90
 Progress = Callable[[int], None]
 
 
-def _order_query() -> sa.Select[Any]:
-    return sa.select(*(orders_table.c[name] for name in ORDER_COLUMNS))
+def _plain(column: sa.Column[Any], raw: bool) -> sa.ColumnElement[Any]:
+    """``column`` as the driver returns it when ``raw``: psycopg's aware datetimes and enum values as text, without
+    UTCDateTime's and Enum's per-value result processing (10 million calls in a rebuild of 2 million orders).
+    ``order_counters`` reads both alike (aware instants in any zone; ``_text`` takes a str or an enum)."""
+    if not raw:
+        return column
+    if isinstance(column.type, sa.TypeDecorator):
+        return sa.type_coerce(column, sa.DateTime(timezone=True)).label(column.name)
+    if isinstance(column.type, sa.Enum):
+        return sa.type_coerce(column, sa.String()).label(column.name)
+    return column
 
 
-def _claim_query() -> sa.Select[Any]:
-    return sa.select(*(claims_table.c[name] for name in CLAIM_COLUMNS))
+def _order_query(raw: bool = False) -> sa.Select[Any]:
+    return sa.select(*(_plain(orders_table.c[name], raw) for name in ORDER_COLUMNS))
+
+
+def _claim_query(raw: bool = False) -> sa.Select[Any]:
+    return sa.select(*(_plain(claims_table.c[name], raw) for name in CLAIM_COLUMNS))
+
+
+def _raw_rows(session: Session) -> bool:
+    """PostgreSQL hands back aware datetimes itself (SQLite's are naive and need UTCDateTime)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _day_rows(
@@ -93,17 +111,23 @@ def rebuild(session: Session, *, now: datetime, actor: Actor, progress: Progress
     marks = _event_marks(session)
     session.execute(sa.delete(days_table))
     seller_ids = list(session.scalars(sa.select(Seller.id).order_by(Seller.id)))
+    raw = _raw_rows(session)
+    order_query, claim_query = _order_query(raw), _claim_query(raw)
     rows_written = 0
+    pending: list[dict[str, Any]] = []
     for start in range(0, len(seller_ids), SELLER_CHUNK):
         chunk = seller_ids[start : start + SELLER_CHUNK]
         low, high = chunk[0], chunk[-1]
-        orders = session.execute(_order_query().where(orders_table.c.seller_id.between(low, high))).all()
-        claims = session.execute(_claim_query().where(claims_table.c.seller_id.between(low, high))).all()
-        rows = _day_rows(orders, claims, calendar)
-        insert_rows(session, days_table, rows)
+        orders = session.execute(order_query.where(orders_table.c.seller_id.between(low, high))).all()
+        claims = session.execute(claim_query.where(claims_table.c.seller_id.between(low, high))).all()
+        # The previous chunk's day rows are stored while this chunk's are counted (the server's COPY overlaps).
+        with inserting(session, days_table, pending):
+            rows = _day_rows(orders, claims, calendar)
+        pending = rows
         rows_written += len(rows)
         if progress is not None:
             progress(len(chunk))
+    insert_rows(session, days_table, pending)
     today = local_today(calendar, now)
     snapshotted = snapshot_day(session, today, now=now)
     _save_state(session, marks, marks, today, now)
@@ -226,9 +250,38 @@ def _day_bounds(calendar: BusinessCalendar, day: date) -> tuple[datetime, dateti
     return start, start + timedelta(days=1)
 
 
+# PostgreSQL: the (seller, day) pairs as two arrays, joined to the orders one index range each. OFFSET 0 keeps the
+# subquery from being flattened: flattened, the planner sorts all orders for a merge join (1.5 s instead of 0.3 s).
+# (The column names are this module's constants.)
+_ORDERS_OF_KEYS = sa.text(
+    "SELECT o.* FROM unnest(CAST(:sellers AS bigint[]), CAST(:days AS date[])) AS k(seller_id, day)"  # noqa: S608
+    f" CROSS JOIN LATERAL (SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE orders.seller_id = k.seller_id"
+    " AND orders.paid_at >= CAST(k.day AS timestamp) AT TIME ZONE :tz"
+    " AND orders.paid_at < CAST(k.day + 1 AS timestamp) AT TIME ZONE :tz OFFSET 0) o"
+)
+_CLAIMS_OF_ORDERS = sa.text(
+    f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE order_id = ANY(CAST(:ids AS bigint[]))"  # noqa: S608
+)
+_DELETE_KEYS = sa.text(
+    "DELETE FROM scorecard_days d USING unnest(CAST(:sellers AS bigint[]), CAST(:days AS date[])) AS k(seller_id, day)"
+    " WHERE d.seller_id = k.seller_id AND d.day = k.day"
+)
+ARRAY_CHUNK = 10_000
+
+
 def _recompute(session: Session, keys: set[tuple[int, date]], calendar: BusinessCalendar) -> None:
     """Recompute whole the day rows (every category) of each (seller, day) in ``keys``."""
     ordered = sorted(keys)
+    if session.get_bind().dialect.name == "postgresql":
+        for start in range(0, len(ordered), ARRAY_CHUNK):
+            chunk = ordered[start : start + ARRAY_CHUNK]
+            params = {"sellers": [key[0] for key in chunk], "days": [key[1] for key in chunk], "tz": calendar.tz.key}
+            orders = session.execute(_ORDERS_OF_KEYS, params).all()
+            ids = [order[0] for order in orders]
+            claims = session.execute(_CLAIMS_OF_ORDERS, {"ids": ids}).all() if ids else []
+            session.execute(_DELETE_KEYS, params)
+            insert_rows(session, days_table, _day_rows(orders, claims, calendar))
+        return
     for start in range(0, len(ordered), KEY_CHUNK):
         chunk = ordered[start : start + KEY_CHUNK]
         windows = sa.or_(
@@ -259,28 +312,27 @@ def window_sums(
     session: Session, day: date, *, sellers: Iterable[int] | None = None, by_category: bool = False
 ) -> dict[Any, dict[int, Figures]]:
     """Each seller's (or seller and category's) figures over every window ending on ``day``."""
-    longest = max(WINDOWS)
-    columns = []
-    for window in WINDOWS:
-        inside = days_table.c.day > day - timedelta(days=window)
-        columns.extend(sa.func.sum(days_table.c[name]).filter(inside) for name in COUNTERS)
+    # One query of plain sums per window: 105 FILTERed sums in one pass cost ~0.95 s over 1 M day rows, the three
+    # plain ones ~0.5 s together (the day index serves the short windows).
     group = [days_table.c.seller_id, days_table.c.category] if by_category else [days_table.c.seller_id]
-    query = (
-        sa.select(*group, *columns)
-        .where(days_table.c.day > day - timedelta(days=longest), days_table.c.day <= day)
-        .group_by(*group)
-    )
-    if sellers is not None:
-        query = query.where(days_table.c.seller_id.in_(sorted(sellers)))
-    width = len(COUNTERS)
-    result: dict[Any, dict[int, Figures]] = {}
-    for row in session.execute(query):
-        key = (row[0], row[1]) if by_category else row[0]
-        sums = row[len(group) :]
-        result[key] = {
-            window: figures(window, sums[index * width : (index + 1) * width]) for index, window in enumerate(WINDOWS)
+    wanted = None if sellers is None else sorted(sellers)
+    by_window: dict[int, dict[Any, Sequence[Any]]] = {}
+    for window in WINDOWS:
+        query = (
+            sa.select(*group, *(sa.func.sum(days_table.c[name]) for name in COUNTERS))
+            .where(days_table.c.day > day - timedelta(days=window), days_table.c.day <= day)
+            .group_by(*group)
+        )
+        if wanted is not None:
+            query = query.where(days_table.c.seller_id.in_(wanted))
+        by_window[window] = {
+            ((row[0], row[1]) if by_category else row[0]): row[len(group) :] for row in session.execute(query)
         }
-    return result
+    none = (0,) * len(COUNTERS)
+    return {
+        key: {window: figures(window, by_window[window].get(key, none)) for window in WINDOWS}
+        for key in by_window[max(WINDOWS)]
+    }
 
 
 def snapshot_row(

@@ -107,7 +107,7 @@ def order_counters(
         counters[_CLAIMED] = 1
         stands = _text(claim_status) != "withdrawn" and decision != "for_seller"
         silent = _text(reason) == "seller_silent"
-        if decision in AGAINST_SELLER or (silent and decision != "for_seller"):
+        if decision in AGAINST_SELLER or (silent and stands):
             defect = True
         if claim_type == "counterfeit" and stands:
             defect = True

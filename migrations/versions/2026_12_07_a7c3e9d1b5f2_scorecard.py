@@ -48,6 +48,7 @@ COUNTERS = (
 
 def upgrade() -> None:
     op.add_column("orders", sa.Column("category", sa.String(length=64), nullable=True))
+    op.create_index(op.f("ix_claims_order_id"), "claims", ["order_id"], unique=False)
 
     op.create_table(
         "scorecard_days",
@@ -115,5 +116,6 @@ def downgrade() -> None:
     op.drop_table("scorecard_snapshots")
     op.drop_index(op.f("ix_scorecard_days_day"), table_name="scorecard_days")
     op.drop_table("scorecard_days")
+    op.drop_index(op.f("ix_claims_order_id"), table_name="claims")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("category")
