@@ -16,7 +16,7 @@ from marketplace.core.queries import business_calendar
 from marketplace.orders.events import ingest_events
 from marketplace.orders.models import CancelInitiator, Order, OrderStatus
 from marketplace.orders.operations import create_buyer, create_order
-from marketplace.scorecard.build import local_today, rebuild, snapshot_day
+from marketplace.scorecard.build import rebuild, snapshot_day
 from marketplace.sellers.operations import create_seller
 from marketplace.sellers.queries import get_seller_by_external_id
 
@@ -165,7 +165,7 @@ def _load_history(session: Session, *, sellers: dict, now: datetime) -> None:
     session.flush()
     rebuild(session, now=now, actor=DEMO)
     for days_ago in range(HISTORY_DAYS - 30, 0, -1):
-        snapshot_day(session, local_today(business_calendar(session), now - timedelta(days=days_ago)), now=now)
+        snapshot_day(session, business_calendar(session).local_date(now - timedelta(days=days_ago)), now=now)
 
 
 def _load_claims(session: Session, *, sellers: dict, buyers: dict, now: datetime) -> None:

@@ -97,10 +97,6 @@ def _day_rows(
     ]
 
 
-def local_today(calendar: BusinessCalendar, now: datetime) -> date:
-    return calendar.local_date(now)
-
-
 def rebuild(session: Session, *, now: datetime, actor: Actor, progress: Progress | None = None) -> dict[str, int]:
     """Recompute every day row from all orders and claims, then today's snapshots; the update goes on from here.
 
@@ -128,7 +124,7 @@ def rebuild(session: Session, *, now: datetime, actor: Actor, progress: Progress
         if progress is not None:
             progress(len(chunk))
     insert_rows(session, days_table, pending)
-    today = local_today(calendar, now)
+    today = calendar.local_date(now)
     snapshotted = snapshot_day(session, today, now=now)
     _save_state(session, marks, marks, today, now)
     summary = {"sellers": len(seller_ids), "day_rows": rows_written, "snapshots": snapshotted}
@@ -188,7 +184,7 @@ def refresh(session: Session, *, now: datetime, actor: Actor) -> dict[str, int]:
     since = (state.previous_order_event_id, state.previous_claim_event_id)
     keys = _touched_keys(session, since, marks, calendar)
     _recompute(session, keys, calendar)
-    today = local_today(calendar, now)
+    today = calendar.local_date(now)
     touched_sellers = {seller_id for seller_id, _day in keys} | _standing_changes(session, state.updated_at)
     snapshotted = 0
     if state.snapshot_day is None or state.snapshot_day < today:

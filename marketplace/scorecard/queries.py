@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -152,8 +151,3 @@ def summary_of(session: Session, seller_id: int) -> ScorecardSnapshot | None:
         .order_by(ScorecardSnapshot.day.desc())
         .limit(1)
     )
-
-
-def snapshot_values(snapshot: ScorecardSnapshot) -> dict[str, Any]:
-    """A snapshot's figures by name (for the API and the CSV)."""
-    return {name: getattr(snapshot, name) for name in RANKABLE}
