@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, JSONDocument
+from marketplace.db import Base, BigIntPK, JSONDocument
 
 # Shipping lead days are counted in buckets 0 … 9 and "10 or more": enough for a 90th percentile to be exact
 # below ten business days, and summable in SQL.
@@ -62,11 +62,14 @@ class ScorecardDay(Base):
     """What became of the orders one seller was paid for on one day in one category."""
 
     __tablename__ = "scorecard_days"
-    __table_args__ = (sa.Index(None, "day"),)
+    # Keyed by (seller, day, category): the update finds and replaces a seller's day with one index range. No
+    # foreign key to sellers: every row is derived from orders, whose seller is checked (checking it again for each
+    # of a rebuild's million rows costs seconds and protects nothing).
+    __table_args__ = (sa.PrimaryKeyConstraint("seller_id", "day", "category"), sa.Index(None, "day"))
 
-    seller_id: Mapped[int] = mapped_column(sa.ForeignKey("sellers.id", ondelete="CASCADE"), primary_key=True)
-    category: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(BigIntPK)
+    category: Mapped[str] = mapped_column(sa.String(64))
+    day: Mapped[date] = mapped_column(sa.Date)
     orders: Mapped[int] = _counter()
     seller_cancels: Mapped[int] = _counter()
     late_shipments: Mapped[int] = _counter()
