@@ -240,6 +240,13 @@ def _touched_keys(
         .where(ClaimEvent.id > since[1], ClaimEvent.id <= marks[1])
     )
     keys: set[tuple[int, date]] = set()
+    if session.get_bind().dialect.name == "postgresql":
+        # The local day in SQL, each pair once: tens of thousands of events touch far fewer (seller, day) pairs.
+        for query in (by_events, by_claims):
+            local = sa.cast(sa.func.timezone(calendar.tz.key, query.selected_columns.paid_at), sa.Date)
+            pairs = query.with_only_columns(Order.seller_id, local).distinct()
+            keys.update((seller_id, day) for seller_id, day in session.execute(pairs))
+        return keys
     for query in (by_events, by_claims):
         for seller_id, paid_at in session.execute(query):
             keys.add((seller_id, calendar.local_date(paid_at)))
