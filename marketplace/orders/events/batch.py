@@ -13,11 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from marketplace.claims.policy import current_sla
-from marketplace.core.audit import AuditEntry, audit_records, read_chain_head
+from marketplace.core.audit import AuditEntry, audit_at_the_end, record_audit_many
 from marketplace.core.auth import Actor, ActorKind
 from marketplace.core.bulk import allocate_ids, insert_rows, inserting
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed
-from marketplace.core.models import AuditRecord
 from marketplace.core.queries import business_calendar
 from marketplace.orders import queries
 from marketplace.orders.events.results import EventResult, EventStatus, IncomingEvent, conflict, receipt
@@ -153,7 +152,11 @@ class Batch:
         accepted, admitted = self._admit(candidates)
         results.extend(admitted)
         if accepted:
-            self._apply(accepted)
+            # The audit records go in last, after every row this batch locks (orders, claims, standings): the chain's
+            # lock is then the last one taken, as the sweeps take it, so an ingester and a sweep never wait on each
+            # other in a cycle (taken first, it deadlocked with a sweep escalating the same seller's claims).
+            with audit_at_the_end(self.session):
+                self._apply(accepted)
         return [self._mark_pending(result) for result in results]
 
     def _reject(self, event: IncomingEvent, error: DomainError) -> EventResult:
@@ -252,9 +255,9 @@ class Batch:
     def _apply(self, accepted: list[IncomingEvent]) -> None:
         """Store the events, create the orders paid in this batch, fold the others it touches, audit, tell claims.
 
-        What the writes need from the database (ids, the ship-by rule, the audit chain's head) is read first; then
-        each table's rows are built while the database stores the previous table's (``inserting``), so that the
-        server's work and ours overlap.
+        What the writes need from the database (ids, the ship-by rule) is read first; then each table's rows are
+        built while the database stores the previous table's (``inserting``), so that the server's work and ours
+        overlap. The audit records are held and appended when the batch ends (``audit_at_the_end``).
         """
         for event in accepted:
             if event.type is not EventType.ORDER_PAID:
@@ -270,7 +273,6 @@ class Batch:
         new_buyers = self._new_ids(Buyer, buyers, buyer_ids)
         order_ids = allocate_ids(self.session, Order.__table__, len(paid))
         ship_by_of = self._ship_by_rule() if any(order["ship_by"] is None for order in paid) else None
-        read_chain_head(self.session)
         with inserting(self.session, OrderEvent.__table__, self._event_rows(accepted)):
             seller_rows = self._party_rows(Seller, sellers, new_sellers)
             buyer_rows = self._party_rows(Buyer, buyers, new_buyers)
@@ -281,11 +283,10 @@ class Batch:
             for row in order_rows:
                 self._audit("order.create", "order", row["id"], None, order_snapshot(row))
             updates, updated = self._folds({event.order_id for event in accepted})
-            audit_rows = audit_records(self.session, self.audit)
         if updates:
             table = Order.__table__
             self.session.execute(sa.update(table).where(table.c.id == sa.bindparam("order_pk")), updates)
-        insert_rows(self.session, AuditRecord.__table__, audit_rows)
+        record_audit_many(self.session, self.audit)
         self._notify_claims(changes + updated)
 
     def _order_rows(
