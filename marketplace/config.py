@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -87,8 +89,10 @@ def load_config(instance_path: str | os.PathLike[str], overrides: Mapping[str, A
         "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _as_bool(setting("RATELIMIT_ENABLED", True)),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_RATE_LIMIT": setting("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
-        "API_RATE_LIMIT": setting("API_RATE_LIMIT", "6000 per minute"),
+        # Redis unreachable: each process counts in memory until it is back, rather than answering 500s.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "LOGIN_RATE_LIMIT": _rate_limit(setting, "LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "API_RATE_LIMIT": _rate_limit(setting, "API_RATE_LIMIT", "6000 per minute"),
         "SCHEDULER_INTERVAL_SECONDS": int(setting("SCHEDULER_INTERVAL_SECONDS", 60)),
         "API_TITLE": "Marketplace seller accountability API",
         "API_VERSION": "v1",
@@ -177,6 +181,16 @@ def _notification_settings(setting: Callable[..., Any]) -> dict[str, Any]:
             f"(NOTIFY_BATCH_SIZE / NOTIFY_CONCURRENCY x NOTIFY_TIMEOUT_SECONDS = {worst_batch}s)."
         )
     return config
+
+
+def _rate_limit(setting: Callable[..., Any], name: str, default: str) -> str:
+    """A rate limit such as ``6000 per minute``, checked at start rather than at the first request."""
+    raw = str(setting(name, default)).strip()
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a rate limit such as '6000 per minute', got {raw!r}.") from None
+    return raw
 
 
 def _as_bool(value: Any) -> bool:

@@ -21,7 +21,7 @@ from marketplace.sellers.operations import create_seller
 from marketplace.sellers.queries import get_seller_by_external_id
 
 DEMO = Actor.system("demo")
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: these are the demo's published logins
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: these are the demo's published logins  # nosec B105
 
 SELLERS = [
     ("S-1001", "한빛전자", "cs@hanbit-electronics.example", "ko"),
@@ -127,7 +127,7 @@ HISTORY_DAYS = 75
 def _load_history(session: Session, *, sellers: dict, now: datetime) -> None:
     """Delivered and cancelled orders of the last weeks (other buyers than the demo's logins), so that each seller's
     scorecard has figures, a grade and a trend; then the scorecard rebuilt with a snapshot for each of those days."""
-    rng = random.Random(20261207)  # noqa: S311 - demo data, not secrets
+    rng = random.Random(20261207)  # noqa: S311 - demo data, not secrets  # nosec B311
     buyer = create_buyer(session, "B-2999", name="과거 주문 고객", contact=None, language="ko", actor=DEMO, now=now)
     number = 0
     for seller_ref, (per_day, late_share, cancel_share, categories) in HISTORY.items():

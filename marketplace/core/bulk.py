@@ -247,7 +247,7 @@ def _pg_insert(session: Session, table: sa.Table, names: Sequence[str], conflict
     on_conflict = f" ON CONFLICT ({keys}) DO NOTHING" if conflict else ""
     # Identifiers come from the table's own metadata, quoted by the dialect; the rows are one bound parameter.
     return (
-        f"INSERT INTO {preparer.format_table(table)} ({quoted}) SELECT {quoted}"  # noqa: S608
+        f"INSERT INTO {preparer.format_table(table)} ({quoted}) SELECT {quoted}"  # noqa: S608  # nosec B608
         f" FROM json_to_recordset(CAST(:rows AS json)) AS r({record}){on_conflict}"
     )
 
@@ -273,7 +273,7 @@ def update_rows(session: Session, table: sa.Table, key: str, rows: Sequence[dict
     )
     # Identifiers from the table's metadata, quoted; the rows are one bound parameter.
     sql = (
-        f"UPDATE {preparer.format_table(table)} AS t SET {assignments}"  # noqa: S608
+        f"UPDATE {preparer.format_table(table)} AS t SET {assignments}"  # noqa: S608  # nosec B608
         f" FROM json_to_recordset(CAST(:rows AS json)) AS v({record})"
         f" WHERE t.{preparer.quote(key)} = v.{preparer.quote(key)}"
     )

@@ -112,7 +112,7 @@ def _when(context: Any, value: str | datetime | None) -> str:
 
 @cache
 def _environment(html: bool) -> Environment:
-    environment = Environment(
+    environment = Environment(  # nosec B701  # autoescape=html, see below
         loader=PackageLoader("marketplace", "templates"),
         # The HTML part escapes every value; the subject and the plain-text part are not HTML.
         autoescape=html,  # noqa: S701

@@ -1,0 +1,1 @@
+"""Hardening: fuzzed API, authorization matrix, faults, security settings, load."""
