@@ -12,11 +12,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, commands."""
     import marketplace.models  # noqa: F401 - every table registered before the mappers configure
     from marketplace.config import load_config
-    from marketplace.web.converters import IsoDateConverter
+    from marketplace.web.converters import IdConverter, IsoDateConverter
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, config))
     app.url_map.converters["isodate"] = IsoDateConverter
+    app.url_map.converters["int"] = IdConverter
 
     register_extensions(app)
     register_template_helpers(app)
@@ -113,10 +114,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Security headers on every response."""
+    """Security headers on every response; input no database can store refused up front."""
+    from marketplace.web.input import refuse_nul_characters
     from marketplace.web.security import register
 
     register(app)
+    app.before_request(refuse_nul_characters)
 
 
 def register_commands(app: Flask) -> None:

@@ -46,6 +46,10 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
+# The largest id or amount a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds: input above it is refused
+# before it reaches the database, where it would overflow.
+MAX_BIGINT = 2**63 - 1
+
 # Identifiers: BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import http
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, current_app, g
 from flask_babel import Babel
-from flask_limiter import Limiter
+from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_smorest import Api
@@ -20,12 +22,34 @@ from sqlalchemy.orm import Session, sessionmaker
 from marketplace.core.errors import PROBLEM_MIMETYPE
 from marketplace.core.schemas import ProblemSchema
 from marketplace.db import create_db_engine
+from marketplace.web.security import api_rate_limit, api_rate_limit_key, outside_api
+
+
+class CommonProblemsPlugin(BasePlugin):
+    """Document the problems every API operation can answer besides its own: 401 (a malformed or unknown API key,
+    whatever the operation), 429 (the API's rate limit) and, when it takes a body, 400 (a body that is not JSON)."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        """Add the common responses an operation does not list already."""
+        if not path or not path.startswith("/api/") or not operations:
+            return
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            common = [http.HTTPStatus.UNAUTHORIZED, http.HTTPStatus.TOO_MANY_REQUESTS]
+            if "requestBody" in operation:
+                common.append(http.HTTPStatus.BAD_REQUEST)
+            for status in common:
+                responses.setdefault(str(status.value), status.name)
 
 
 class ProblemApi(Api):
     """flask-smorest, with every documented error response an RFC 9457 problem."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, **options: Any) -> None:
+        options["extra_plugins"] = [*(options.get("extra_plugins") or ()), CommonProblemsPlugin()]
+        super()._init_spec(**options)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
@@ -97,5 +121,13 @@ db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Login attempts are limited per address on the login view; the whole API shares one budget per API key, user
+# or address (API_RATE_LIMIT; a batch of 1,000 events is one request).
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[],
+    application_limits=[
+        ApplicationLimit(api_rate_limit, key_function=api_rate_limit_key, scope="api", exempt_when=outside_api)
+    ],
+)
 api = ProblemApi()

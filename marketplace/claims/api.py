@@ -16,7 +16,13 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from marketplace.claims import operations, queries
-from marketplace.claims.evidence import attach_evidence, evidence_store, file_claim_with_evidence, open_evidence
+from marketplace.claims.evidence import (
+    CONTENT_TYPES,
+    attach_evidence,
+    evidence_store,
+    file_claim_with_evidence,
+    open_evidence,
+)
 from marketplace.claims.models import Claim, ClaimStatus, ClaimType
 from marketplace.claims.permissions import (
     ADD_EVIDENCE,
@@ -343,17 +349,20 @@ class EvidenceFiles(MethodView):
         return _view(claim, actor)
 
 
+# The download is served as the type its content was checked to be: each is documented.
+_DOWNLOAD = {
+    "description": "The file as an attachment, with the content type it was checked to be",
+    "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in CONTENT_TYPES},
+}
+
+
 @blp.route("/claims/<int:claim_id>/evidence/<int:evidence_id>")
 class EvidenceDownload(MethodView):
     """One evidence file."""
 
     @_problems(*_SEE)
-    @blp.response(
-        200,
-        {"type": "string", "format": "binary"},
-        content_type="application/octet-stream",
-        description="The file as an attachment, with the content type it was checked to be",
-    )
+    @blp.response(200, description=_DOWNLOAD["description"])
+    @blp.doc(responses={"200": _DOWNLOAD})
     def get(self, claim_id: int, evidence_id: int) -> flask.Response:
         """Download an evidence file (the claim's parties and staff)."""
         _actor, claim = _claim_for(READ_CLAIM, claim_id, for_update=False)

@@ -38,6 +38,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"GIF89a", 0, "image/gif", ".gif"),
     (b"%PDF-", 0, "application/pdf", ".pdf"),
 )
+# Every content type a stored file can be served as (WebP is told by its RIFF header, in ``sniff``).
+CONTENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
 _STORAGE_KEY = re.compile(r"^[0-9]+/[0-9a-f]{64}\.(jpg|png|gif|webp|pdf)$")
 
 

@@ -212,6 +212,7 @@ class SettlementEvents(MethodView):
     @blp.arguments(SettlementEventsBodySchema, description='One event object on its own, or {"events": [...]}')
     @blp.response(200, SettlementBatchResultSchema, description="A batch: every event's result, in request order")
     @blp.alt_response(201, schema=SettlementReceiptSchema, description="One event, applied (again: 200, same body)")
+    @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: dict[str, Any]) -> Response:

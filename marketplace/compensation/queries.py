@@ -67,7 +67,8 @@ def order_external_ids(session: Session, order_ids: Sequence[int]) -> dict[int, 
 
 def parse_period(period: str, *, field: str = "period") -> str:
     """A settlement period ``YYYY-MM``, or a ValidationFailed naming ``field``."""
-    if not isinstance(period, str) or not _PERIOD.match(period):
+    # 0000-01 and 9999-12 match the pattern but have no first instant, or no end, that a date can hold.
+    if not isinstance(period, str) or not _PERIOD.match(period) or not "0001-01" <= period <= "9999-11":
         raise ValidationFailed(_l("A settlement period is a month written YYYY-MM."), field=field)
     return period
 

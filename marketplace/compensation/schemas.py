@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from marketplace.compensation.models import CompensationStatus, SettlementEventType
+from marketplace.db import MAX_BIGINT
 
 MAX_BATCH = 1000
 
@@ -60,12 +61,12 @@ class CompensationPageSchema(Schema):
 class CompensationQueryArgsSchema(Schema):
     """Filters for the list."""
 
-    claim_id = fields.Integer(validate=validate.Range(min=1))
-    incident_id = fields.Integer(validate=validate.Range(min=1))
+    claim_id = fields.Integer(validate=validate.Range(min=1, max=MAX_BIGINT))
+    incident_id = fields.Integer(validate=validate.Range(min=1, max=MAX_BIGINT))
     status = fields.List(
         fields.String(validate=validate.OneOf([s.value for s in CompensationStatus])), load_default=list
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
@@ -154,16 +155,18 @@ class PayoutCompletedSchema(SettlementEventSchema):
     """``payout.completed``: the buyer received the compensation (settles the payable)."""
 
     type = fields.String(required=True, validate=validate.Equal(SettlementEventType.PAYOUT_COMPLETED.value))
-    compensation_id = StrictInteger(required=True, validate=validate.Range(min=1))
-    amount = StrictInteger(required=True, validate=validate.Range(min=1), metadata={"description": "Won paid"})
+    compensation_id = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_BIGINT))
+    amount = StrictInteger(
+        required=True, validate=validate.Range(min=1, max=MAX_BIGINT), metadata={"description": "Won paid"}
+    )
 
 
 class PayoutFailedSchema(SettlementEventSchema):
     """``payout.failed``: the payout did not reach the buyer; the buyer is still owed."""
 
     type = fields.String(required=True, validate=validate.Equal(SettlementEventType.PAYOUT_FAILED.value))
-    compensation_id = StrictInteger(required=True, validate=validate.Range(min=1))
-    amount = StrictInteger(required=True, validate=validate.Range(min=1))
+    compensation_id = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_BIGINT))
+    amount = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_BIGINT))
     reason = _text(500)
 
 
@@ -173,7 +176,9 @@ class DeductionConfirmedSchema(SettlementEventSchema):
     type = fields.String(required=True, validate=validate.Equal(SettlementEventType.DEDUCTION_CONFIRMED.value))
     seller_id = _text(64, metadata={"description": "The marketplace's seller id"})
     period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
-    amount = StrictInteger(required=True, validate=validate.Range(min=0), metadata={"description": "Won withheld"})
+    amount = StrictInteger(
+        required=True, validate=validate.Range(min=0, max=MAX_BIGINT), metadata={"description": "Won withheld"}
+    )
 
 
 EVENT_SCHEMAS: dict[str, Schema] = {

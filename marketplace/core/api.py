@@ -59,6 +59,7 @@ class Holidays(MethodView):
 
     @blp.arguments(HolidayQueryArgsSchema, location="query")
     @blp.response(200, HolidaySchema(many=True))
+    @blp.alt_response(403, response="FORBIDDEN")
     def get(self, args: dict[str, date]) -> list[dict[str, Any]]:
         """List the non-business days (other than weekends) in a date range."""
         authorize(api_actor(), READ_CALENDAR)
@@ -79,6 +80,8 @@ class Holidays(MethodView):
 
     @blp.arguments(HolidayCreateSchema)
     @blp.response(201, HolidaySchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Add a platform holiday; deadlines computed afterwards skip it."""
         actor = api_actor()
@@ -101,6 +104,8 @@ class Holiday(MethodView):
     """One platform holiday."""
 
     @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, day: date) -> None:
         """Remove a platform holiday (public holidays cannot be removed)."""
         actor = api_actor()
@@ -115,6 +120,7 @@ class Deadline(MethodView):
 
     @blp.arguments(DeadlineQueryArgsSchema, location="query")
     @blp.response(200, DeadlineSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Compute when N business days after an instant end (23:59:59 Asia/Seoul on the N-th business day)."""
         authorize(api_actor(), READ_CALENDAR)

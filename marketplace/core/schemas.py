@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 
@@ -69,7 +71,18 @@ class HolidayCreateSchema(Schema):
 class DeadlineQueryArgsSchema(Schema):
     """A start instant and a number of business days."""
 
-    start = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with an offset"})
+    # Deadlines are for the platform's years: the holidays package knows Korean holidays from 1948 only, and before
+    # 1908 Asia/Seoul was on local mean time, an offset in seconds that no ISO 8601 instant can carry.
+    start = fields.AwareDateTime(
+        required=True,
+        validate=validate.Range(
+            min=datetime(1950, 1, 1, tzinfo=UTC),
+            max=datetime(2100, 1, 1, tzinfo=UTC),
+            max_inclusive=False,
+            error="Give an instant from 1950 to 2099.",
+        ),
+        metadata={"description": "ISO 8601 with an offset, from 1950 to 2099"},
+    )
     business_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
 
 

@@ -121,7 +121,7 @@ class Preview(MethodView):
 class Run(MethodView):
     """Start the run."""
 
-    @_problems(*_ACT)
+    @_problems(*_ACT, HTTPStatus.UNPROCESSABLE_ENTITY)
     @blp.response(202, ProgressSchema)
     def post(self, incident_id: int) -> dict[str, Any]:
         """Start (or resume) compensating the selection; the scheduler runs it in batches (supervisors)."""

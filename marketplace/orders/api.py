@@ -48,6 +48,7 @@ class Events(MethodView):
     @blp.alt_response(
         201, schema=EventReceiptSchema, description="One event, stored (sent again: 200 with the same body)"
     )
+    @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body: dict[str, Any]) -> Response:

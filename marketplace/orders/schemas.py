@@ -31,11 +31,16 @@ class StrictInteger(fields.Integer):
         return type(value) is int
 
 
+# ₩1,000,000,000,000: larger than any order, and small enough that 110 % of it, or years of delay interest on it,
+# still fits the BIGINT amount columns (an amount beyond them was a 500, not a 422).
+MAX_WON = 10**12
+
+
 class Won(StrictInteger):
     """A whole number of won (원), never a float."""
 
     def __init__(self, *, minimum: int = 0, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Range(min=minimum), **kwargs)
+        super().__init__(validate=validate.Range(min=minimum, max=MAX_WON), **kwargs)
 
 
 def _text(maximum: int, **kwargs: Any) -> fields.String:

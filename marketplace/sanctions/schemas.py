@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from marketplace.claims.schemas import ChoiceList, LocalDateTime, party_of
+from marketplace.db import MAX_BIGINT
 from marketplace.sanctions.models import (
     KIND_LABELS,
     PAUSABLE_KINDS,
@@ -113,7 +114,7 @@ class SanctionCreateSchema(Schema):
         metadata={"description": "Default: the policy's days for the stage (a restriction: until a review)"},
     )
     violation_ids = fields.List(
-        fields.Integer(strict=True),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_BIGINT)),
         load_default=list,
         validate=validate.Length(max=200),
         metadata={"description": "The seller's violations that led to it"},
@@ -221,7 +222,14 @@ class StandingSchema(Schema):
         allow_none=True, metadata={"description": "Orders paid in the window at evaluated_at; null: never evaluated"}
     )
     ratio_percent = fields.Decimal(
-        as_string=True, allow_none=True, metadata={"description": "Points ÷ orders in %, rounded down to 0.1"}
+        as_string=True,
+        allow_none=True,
+        # A decimal sent as a string ("100.0"), so that no client reads it through a float.
+        metadata={
+            "description": "Points ÷ orders in %, rounded down to 0.1, as a decimal string",
+            "type": "string",
+            "pattern": r"^\d+\.\d$",
+        },
     )
     window_days = fields.Integer(allow_none=True, metadata={"description": "The window at evaluated_at"})
     sanctions = fields.List(fields.Nested(SanctionInForceSchema), required=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
+
+from marketplace.db import MAX_BIGINT
 
 
 class IsoDateConverter(BaseConverter):
@@ -22,3 +24,11 @@ class IsoDateConverter(BaseConverter):
     def to_url(self, value: date) -> str:
         """Format the date."""
         return value.isoformat()
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` with an upper bound: an id no column can hold is a 404, not a database overflow (a 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_BIGINT)
+        super().__init__(map, *args, **kwargs)
