@@ -160,7 +160,8 @@ def _parse(index: int, raw: Any) -> _Incoming | SettlementResult:
     try:
         data = load_settlement_event(raw)
     except ValidationError as exc:
-        errors = flatten_validation_messages(exc.messages)
+        # marshmallow's messages start at the field names; the flattener expects a location level above them.
+        errors = flatten_validation_messages({"body": exc.messages})
         names = sorted(errors)
         error = ValidationFailed(
             _l("Check these fields: %(fields)s.", fields=", ".join(names)), field=names[0], errors=errors
