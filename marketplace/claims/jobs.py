@@ -40,6 +40,13 @@ def run_in_batches(sweep: Sweep, now: datetime, *, workers: int = 1) -> int:
     return first + side_by_side(batches, workers, name=getattr(sweep, "__name__", "sweep"))
 
 
+@periodic_job("claims.open_late_shipments", every_seconds=60, description="Open late-shipment claims past the ship-by")
+def open_late_shipments(now: datetime) -> int:
+    """Open a late_shipment claim for each order still unshipped at its ship-by (before escalating: a claim opened
+    late may already be past its own response deadline)."""
+    return run_in_batches(sweeps.open_late_shipment_claims, now)
+
+
 @periodic_job(
     "claims.escalate_silent_sellers", every_seconds=60, description="Escalate claims the seller left unanswered"
 )

@@ -168,6 +168,7 @@ def _open_claim(session: Session, claim: Claim, *, actor: Actor, now: datetime) 
         # Another transaction opened the same claim a moment ago (the partial unique index said so).
         raise Conflict(_l("An open claim of this type already exists for this order."), field="type") from None
     _opened_entry(session, claim, actor=actor)
+    _refund_reported_first(session, claim, claim.order, actor=actor)
     _audit(session, claim, "claim.open", None, actor=actor, now=now)
     publish(session, _opened_signals(claim, claim.order), actor=actor, now=now)
     return claim
@@ -564,6 +565,7 @@ def follow_order_changes(
         claim = new.get(order.id) if order.id in cancelled_by_seller else None
         if claim is not None:
             _opened_entry(session, claim, actor=actor)
+            _refund_reported_first(session, claim, order, actor=actor)
             audit.append(_audit_entry(claim, "claim.open", None, actor=actor, now=now))
             signals += _opened_signals(claim, order)
         if order.id not in refunded or order.refunded_at is None:
@@ -588,6 +590,12 @@ def _refunded_entry(session: Session, claim: Claim, order: Order, *, actor: Acto
         at=order.refunded_at,
         data={"amount": order.refunded_amount, "days_late": claim.refund_days_late},
     )
+
+
+def _refund_reported_first(session: Session, claim: Claim, order: Order, *, actor: Actor) -> None:
+    """A claim opened after its refund was reported shows the refund in its timeline too, as when it came later."""
+    if claim.refunded_at is not None:
+        _refunded_entry(session, claim, order, actor=actor)
 
 
 def _refunded_signal(claim: Claim, order: Order) -> Signal:

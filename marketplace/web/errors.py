@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+import sqlalchemy as sa
+from flask import Flask, Response, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -16,8 +19,14 @@ from marketplace.core.errors import (
     log_unexpected,
     problem_response,
 )
-from marketplace.extensions import db
+from marketplace.extensions import db, login_manager
 from marketplace.web.forms import LoginForm
+from marketplace.web.security import api_rate_limited
+
+log = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait after the database could not be reached (a restart or failover takes a few).
+DATABASE_RETRY_AFTER = 5
 
 
 def is_api_request() -> bool:
@@ -38,6 +47,7 @@ def _titles() -> dict[int, str]:
         422: _("Some fields are not valid"),
         429: _("Too many requests"),
         500: _("Something went wrong on our side"),
+        503: _("Service temporarily unavailable"),
     }
 
 
@@ -70,6 +80,8 @@ def handle_csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
 def handle_http_error(exc: HTTPException) -> Response | tuple[str, int]:
     """Plain HTTP errors (404, 405, 413, 429, parse errors) in the reader's format."""
     status = exc.code or 500
+    if status == 429 and is_api_request():
+        return api_rate_limited()
     if status == 429:
         detail = _("Too many attempts. Wait a few minutes and try again.")
     elif status == 404:
@@ -113,9 +125,35 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     return _page(500, detail)
 
 
+def handle_database_error(exc: sa.exc.DBAPIError) -> Response | tuple[str, int]:
+    """The database could not be reached (restarted, failed over, connection lost): 503, try again shortly.
+
+    Any other database error is a bug and goes to ``handle_unexpected``. The pool checks each connection before
+    use (``pool_pre_ping``), so once the database is back the next request gets a fresh connection.
+    """
+    if not isinstance(exc, sa.exc.OperationalError) and not exc.connection_invalidated:
+        return handle_unexpected(exc)
+    log.warning("database unavailable during %s %s: %s", request.method, request.path, str(exc.orig).strip())
+    # The connection may be gone already; there is nothing to roll back then.
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        db.session.rollback()
+    # The error page must not ask the database who is logged in.
+    g._login_user = login_manager.anonymous_user()
+    detail = _("The service cannot reach its database at the moment. Try again in a few seconds.")
+    if is_api_request():
+        body = http_problem(503, _("Service temporarily unavailable"), detail, code="database-unavailable")
+        response = problem_response(body, 503)
+    else:
+        html, status = _page(503, detail)
+        response = Response(html, status=status, mimetype="text/html")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the handlers (after flask-smorest's, which they replace)."""
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

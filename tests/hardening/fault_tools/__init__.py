@@ -1,0 +1,1 @@
+"""Subprocess entry points for the fault tests (tests/hardening/test_faults.py)."""
