@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from apispec import BasePlugin
 from flask import Flask, current_app, g
 from flask_babel import Babel
@@ -113,8 +114,17 @@ class Database:
     @staticmethod
     def _remove_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except sa.exc.DBAPIError as exc:
+            # The database went away under this request (a restart, a failover): the rollback that closing sends
+            # cannot reach it. The answer is already decided (a 503, or what the request did before); the dead
+            # connection is dropped from the pool rather than turning the response into a 500.
+            if not exc.connection_invalidated and not isinstance(exc, sa.exc.OperationalError):
+                raise
+            session.invalidate()
 
 
 db = Database()
