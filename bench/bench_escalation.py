@@ -22,7 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Stopwatch, fresh_database
 from marketplace import create_app
 from marketplace.claims import jobs
+from marketplace.claims.policy import DEFAULT_SLA
+from marketplace.core.calendar import BusinessCalendar
 from marketplace.db import create_db_engine
+from marketplace.notifications.sweeps import reminder_time
 from marketplace.scheduler import run_due
 
 # Deadlines end at 23:59:59 KST = 14:59:59 UTC; the due ones spread over 30 past days, the rest over 60 future days.
@@ -73,6 +76,26 @@ def seed(engine: sa.Engine, claims: int, due: int) -> None:
                 """
             ),
             {"due": due, "open_future": open_future, "deadline": NOW - timedelta(seconds=1)},
+        )
+        # As the app plans them when a claim opens: each awaiting claim's reminder time, one business day before
+        # its deadline's day (a few distinct deadlines, so computed here and joined in).
+        calendar = BusinessCalendar("Asia/Seoul")
+        deadlines = connection.execute(
+            sa.text("SELECT DISTINCT response_due_at FROM claims WHERE status = 'awaiting_seller'")
+        ).scalars()
+        times = [
+            (deadline, reminder_time(calendar, deadline, DEFAULT_SLA["reminder_business_days_before"]))
+            for deadline in deadlines
+        ]
+        connection.execute(
+            sa.text(
+                "INSERT INTO seller_reminders (claim_id, remind_at)"
+                " SELECT c.id, t.remind_at FROM claims c"
+                " JOIN unnest(CAST(:deadlines AS timestamptz[]), CAST(:times AS timestamptz[]))"
+                " AS t(deadline, remind_at) ON c.response_due_at = t.deadline"
+                " WHERE c.status = 'awaiting_seller' AND c.opened_at < t.remind_at"
+            ),
+            {"deadlines": [deadline for deadline, _at in times], "times": [at for _deadline, at in times]},
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("VACUUM ANALYZE"))

@@ -21,9 +21,9 @@ def remind_sellers(now: datetime) -> int:
     total = 0
     while True:
         with db.transaction() as session:
-            written = sweeps.remind_sellers(session, now=now)
+            taken, written = sweeps.take_reminders(session, now=now)
         total += written
-        if written == 0:
+        if taken == 0:
             return total
 
 

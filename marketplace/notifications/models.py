@@ -127,3 +127,21 @@ class DeliveryFailure(Base):
     error: Mapped[str] = mapped_column(sa.Text)
     # A permanent failure (an address refused, a 4xx answer) dead-letters at once instead of retrying.
     permanent: Mapped[bool] = mapped_column(default=False)
+
+
+class SellerReminder(Base):
+    """A reminder to a seller that is still to come: written when a claim opens awaiting the seller, with the time
+    the SLA policy of that moment gives it, and taken away when the reminder sweep reaches it.
+
+    The sweep reads only the rows whose time has come, so a run with nothing due costs one index probe however many
+    claims are open (it used to look up every claim in the reminder window in the outbox).
+    """
+
+    __tablename__ = "seller_reminders"
+
+    claim_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    # None for the claims that were open when this table came (the migration cannot run the business calendar):
+    # the sweep gives them their time, from the policy in force, before anything else.
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -11,9 +11,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from marketplace.claims import signals as claim_signals
+from marketplace.claims.models import ClaimStatus
+from marketplace.claims.policy import current_sla
 from marketplace.core.auth import Actor
+from marketplace.core.bulk import insert_skipping
+from marketplace.core.queries import business_calendar
 from marketplace.core.signals import Signal, subscribe
+from marketplace.notifications.models import SellerReminder
 from marketplace.notifications.notices import OTHER_SIGNALS, write_notices
+from marketplace.notifications.sweeps import reminder_time
 
 
 @subscribe(*claim_signals.ALL)
@@ -26,3 +32,21 @@ def tell_about_claims(session: Session, signals: list[Signal], *, actor: Actor, 
 def tell_about_consequences(session: Session, signals: list[Signal], *, actor: Actor, now: datetime) -> None:
     """Sellers' notices of violations, sanctions, appeals and deductions; buyers' of compensation and incidents."""
     write_notices(session, signals, now=now)
+
+
+@subscribe(claim_signals.OPENED)
+def plan_reminders(session: Session, signals: list[Signal], *, actor: Actor, now: datetime) -> None:
+    """Each claim opened awaiting the seller gets its reminder time, from the SLA policy in force as it opens.
+
+    A claim opened at or after that time gets none: its opening notice already named the deadline.
+    """
+    days_before = current_sla(session).reminder_business_days_before
+    calendar = business_calendar(session)
+    rows = []
+    for signal in signals:
+        if signal.data["status"] != ClaimStatus.AWAITING_SELLER.value:
+            continue
+        remind_at = reminder_time(calendar, signal.data["response_due_at"], days_before)
+        if signal.at < remind_at:
+            rows.append({"claim_id": signal.data["claim_id"], "remind_at": remind_at})
+    insert_skipping(session, SellerReminder.__table__, rows, conflict=["claim_id"])

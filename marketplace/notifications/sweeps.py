@@ -5,9 +5,12 @@ business day that many business days before the deadline's day (0: on the deadli
 after its reminder time gets none (its opening notice already named the deadline). The effective time of the
 reminder is that moment, not the sweep's run: a scheduler that was down catches up with the right times.
 
-The sweep reads claims (it never locks or changes them: claims belong to another domain) and writes one notice per
-claim behind the dedupe key ``claim.reminder:<claim>:seller:<seller>``; claims reminded already are left out by an
-anti-join on that key, so each run reads only what is due and not yet reminded.
+When a claim opens awaiting the seller, ``subscribers.plan_reminders`` writes its reminder time into
+``seller_reminders`` (from the SLA policy in force then: a policy change applies to claims opened afterwards). The
+sweep takes the rows whose time has come (SKIP LOCKED on PostgreSQL), writes one notice per claim still awaiting the
+seller behind the dedupe key ``claim.reminder:<claim>:seller:<seller>``, and deletes the rows it took. It reads
+claims but never locks or changes them (they belong to another domain); its cost follows what is due, not the
+number of open claims.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from marketplace.claims.models import Claim, ClaimStatus
 from marketplace.claims.policy import current_sla
 from marketplace.core.calendar import BusinessCalendar
 from marketplace.core.queries import business_calendar
-from marketplace.core.sweeps import DEFAULT_BATCH
-from marketplace.notifications.models import OutboxMessage
+from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
+from marketplace.notifications.models import SellerReminder
 from marketplace.notifications.notices import CLAIM_REMINDER, write_notices
 
 claims = Claim.__table__
-outbox = OutboxMessage.__table__
+reminders = SellerReminder.__table__
 
 
 def reminder_time(calendar: BusinessCalendar, deadline: datetime, business_days_before: int) -> datetime:
@@ -46,52 +49,62 @@ def _start_of_day(calendar: BusinessCalendar, day: date) -> datetime:
 
 
 def remind_sellers(session: Session, *, now: datetime, batch_size: int = DEFAULT_BATCH) -> int:
-    """Write the reminders that fell due by ``now``, a bounded batch at a time; returns how many were written."""
+    """Write a batch of the reminders that fell due by ``now``; returns how many were written."""
+    return take_reminders(session, now=now, batch_size=batch_size)[1]
+
+
+def take_reminders(session: Session, *, now: datetime, batch_size: int = DEFAULT_BATCH) -> tuple[int, int]:
+    """Take a bounded batch of the planned reminders due by ``now``: (rows taken, notices written). Rows are taken
+    whether or not their claim still awaits the seller, so the job goes on until nothing is taken."""
+    planned = _plan_unplanned(session, batch_size)
+    due = lock_due_rows(
+        session,
+        sa.select(reminders.c.claim_id, reminders.c.remind_at, claims.c.status, claims.c.response_due_at)
+        .join(claims, claims.c.id == reminders.c.claim_id)
+        .where(reminders.c.remind_at <= now)
+        .order_by(reminders.c.remind_at, reminders.c.claim_id)
+        .limit(batch_size),
+        of=reminders,
+    )
+    if not due:
+        return planned, 0
+    # A seller who answered meanwhile, or a deadline already past (a scheduler that was down), gets no reminder.
+    live = [row for row in due if row.status == ClaimStatus.AWAITING_SELLER.value and row.response_due_at >= now]
+    written = 0
+    if live:
+        signals = claim_signals.claim_signals(
+            session,
+            CLAIM_REMINDER,
+            [(row.claim_id, row.remind_at, {"response_due_at": row.response_due_at}) for row in live],
+        )
+        written = write_notices(session, signals, now=now)
+    session.execute(sa.delete(reminders).where(reminders.c.claim_id.in_([row.claim_id for row in due])))
+    return planned + len(due), written
+
+
+def _plan_unplanned(session: Session, batch_size: int) -> int:
+    """Give a batch of rows without a time (claims open before the table came) their reminder time."""
+    unplanned = lock_due_rows(
+        session,
+        sa.select(reminders.c.claim_id, claims.c.opened_at, claims.c.response_due_at)
+        .join(claims, claims.c.id == reminders.c.claim_id)
+        .where(reminders.c.remind_at.is_(None))
+        .limit(batch_size),
+        of=reminders,
+    )
+    if not unplanned:
+        return 0
     days_before = current_sla(session).reminder_business_days_before
     calendar = business_calendar(session)
-    # The latest deadline whose reminder time has come: ``days_before`` business days after today.
-    horizon = calendar.add_business_days(now, days_before)
-    awaiting = sa.and_(
-        claims.c.status == ClaimStatus.AWAITING_SELLER.value,
-        claims.c.response_due_at >= now,
-        claims.c.response_due_at <= horizon,
-    )
-    deadlines = session.scalars(sa.select(claims.c.response_due_at).where(awaiting).distinct()).all()
-    if not deadlines:
-        return 0
-    # Deadlines end at 23:59:59 local, so there are only a few distinct ones in the window.
-    opened_before = [
-        sa.and_(
-            claims.c.response_due_at == deadline, claims.c.opened_at < reminder_time(calendar, deadline, days_before)
+    planned = [(row, reminder_time(calendar, row.response_due_at, days_before)) for row in unplanned]
+    timed = [{"id": row.claim_id, "at": at} for row, at in planned if row.opened_at < at]
+    if timed:
+        session.execute(
+            sa.update(reminders).where(reminders.c.claim_id == sa.bindparam("id")).values(remind_at=sa.bindparam("at")),
+            timed,
         )
-        for deadline in deadlines
-    ]
-    reminded = sa.exists().where(
-        outbox.c.dedupe_key
-        == sa.literal(f"{CLAIM_REMINDER}:")
-        + sa.cast(claims.c.id, sa.String)
-        + sa.literal(":seller:")
-        + sa.cast(claims.c.seller_id, sa.String)
-    )
-    due = session.execute(
-        sa.select(claims.c.id, claims.c.response_due_at)
-        .where(awaiting, sa.or_(*opened_before), ~reminded)
-        .order_by(claims.c.response_due_at, claims.c.id)
-        .limit(batch_size)
-    ).all()
-    if not due:
-        return 0
-    signals = claim_signals.claim_signals(
-        session,
-        CLAIM_REMINDER,
-        [
-            (
-                row.id,
-                reminder_time(calendar, row.response_due_at, days_before),
-                {"response_due_at": row.response_due_at},
-            )
-            for row in due
-        ],
-    )
-    # Counted by what was written: a claim whose reminder cannot be written is not taken for a new one forever.
-    return write_notices(session, signals, now=now)
+    # Opened after its reminder time: its opening notice named the deadline, no reminder.
+    late = [row.claim_id for row, at in planned if row.opened_at >= at]
+    if late:
+        session.execute(sa.delete(reminders).where(reminders.c.claim_id.in_(late)))
+    return len(unplanned)

@@ -13,8 +13,8 @@ from marketplace.claims.policy import DEFAULT_SLA, SLA
 from marketplace.core.auth import Actor
 from marketplace.core.policies import publish_policy
 from marketplace.core.queries import load_calendar
-from marketplace.notifications.models import OutboxMessage
-from marketplace.notifications.sweeps import remind_sellers, reminder_time
+from marketplace.notifications.models import OutboxMessage, SellerReminder
+from marketplace.notifications.sweeps import remind_sellers, reminder_time, take_reminders
 from tests.conftest import SETUP, START
 
 KST = ZoneInfo("Asia/Seoul")
@@ -95,3 +95,32 @@ def test_reminder_time_skips_weekends_and_holidays(session: Session) -> None:
     after_chuseok = datetime(2026, 9, 28, 23, 59, 59, tzinfo=KST)
     assert reminder_time(calendar, after_chuseok, 1) == datetime(2026, 9, 23, 0, 0, tzinfo=KST)
     assert reminder_time(calendar, monday, 0) == datetime(2026, 10, 12, 0, 0, tzinfo=KST)
+
+
+def test_claims_open_before_reminders_were_planned_get_theirs_from_the_sweep(
+    session: Session, make_order, make_user
+) -> None:
+    """The migration leaves the claims open then without a reminder time; the sweep gives them theirs first."""
+    _order, claim = _claim(session, make_order, make_user)
+    session.execute(sa.update(SellerReminder).values(remind_at=None))
+    session.commit()
+    assert remind_sellers(session, now=datetime(2026, 9, 28, 23, 59, tzinfo=KST)) == 0
+    assert session.get(SellerReminder, claim.id).remind_at == REMINDER_AT
+    assert remind_sellers(session, now=REMINDER_AT) == 1
+    assert session.get(SellerReminder, claim.id) is None
+    [reminder] = _reminders(session)
+    assert reminder.payload["at"] == REMINDER_AT.astimezone(UTC).isoformat()
+
+
+def test_a_reminder_is_planned_when_the_claim_opens_and_taken_when_sent(
+    session: Session, make_order, make_user
+) -> None:
+    """What the sweep reads: one row per claim awaiting the seller, gone once its reminder is written or moot."""
+    _order, claim = _claim(session, make_order, make_user)
+    assert session.get(SellerReminder, claim.id).remind_at == REMINDER_AT
+    _other_order, answered = _claim(session, make_order, make_user)
+    seller = Actor.for_user(make_user("seller", seller=_other_order.seller))
+    propose_remedy(session, answered, "refund", amount=None, message="", actor=seller, now=START)
+    session.commit()
+    assert take_reminders(session, now=REMINDER_AT) == (2, 1)
+    assert session.scalars(sa.select(SellerReminder)).all() == []
