@@ -111,7 +111,9 @@ class ScorecardSnapshot(Base):
     __tablename__ = "scorecard_snapshots"
     __table_args__ = (sa.Index(None, "day", "window_days", "grade"),)
 
-    seller_id: Mapped[int] = mapped_column(sa.ForeignKey("sellers.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key to sellers, as for the day rows: each night writes 30,000 snapshots derived from rows whose
+    # seller is checked already, and each check locked the seller's row.
+    seller_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     window_days: Mapped[int] = mapped_column(primary_key=True)
     orders: Mapped[int]
