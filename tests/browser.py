@@ -7,7 +7,6 @@ Test modules import the fixtures they use::
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from werkzeug.serving import make_server
 from marketplace import create_app, migrate
 from marketplace.db import create_db_engine
 from marketplace.demo import load_demo
-from tests.conftest import create_postgres_database, drop_postgres_database, require_postgres
+from tests.conftest import create_postgres_database, drop_postgres_database, missing_requirement, require_postgres
 
 # Debian's Chromium: Playwright's own browser download does not work on the machines these tests run on.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,10 +86,7 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 def browser() -> Iterator[Browser]:
     """Headless Chromium for the whole session (skipped without it, required under CI=true)."""
     if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires the browser tests")
-        pytest.skip(reason)
+        missing_requirement(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", "the browser tests")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium

@@ -19,7 +19,7 @@ from marketplace.core.queries import business_calendar
 from marketplace.core.signals import Signal, subscribe
 from marketplace.notifications.models import SellerReminder
 from marketplace.notifications.notices import OTHER_SIGNALS, write_notices
-from marketplace.notifications.sweeps import reminder_time
+from marketplace.notifications.sweeps import planned_reminder
 
 
 @subscribe(*claim_signals.ALL)
@@ -36,17 +36,16 @@ def tell_about_consequences(session: Session, signals: list[Signal], *, actor: A
 
 @subscribe(claim_signals.OPENED)
 def plan_reminders(session: Session, signals: list[Signal], *, actor: Actor, now: datetime) -> None:
-    """Each claim opened awaiting the seller gets its reminder time, from the SLA policy in force as it opens.
-
-    A claim opened at or after that time gets none: its opening notice already named the deadline.
-    """
+    """Each claim opened awaiting the seller gets its reminder time, from the SLA policy in force as it opens."""
     days_before = current_sla(session).reminder_business_days_before
     calendar = business_calendar(session)
     rows = []
     for signal in signals:
         if signal.data["status"] != ClaimStatus.AWAITING_SELLER.value:
             continue
-        remind_at = reminder_time(calendar, signal.data["response_due_at"], days_before)
-        if signal.at < remind_at:
+        remind_at = planned_reminder(
+            calendar, days_before, opened_at=signal.at, response_due_at=signal.data["response_due_at"]
+        )
+        if remind_at is not None:
             rows.append({"claim_id": signal.data["claim_id"], "remind_at": remind_at})
     insert_skipping(session, SellerReminder.__table__, rows, conflict=["claim_id"])

@@ -44,6 +44,15 @@ def reminder_time(calendar: BusinessCalendar, deadline: datetime, business_days_
     return _start_of_day(calendar, day)
 
 
+def planned_reminder(
+    calendar: BusinessCalendar, business_days_before: int, *, opened_at: datetime, response_due_at: datetime
+) -> datetime | None:
+    """When a claim's seller is reminded, or None when the claim opened at or after that time (its opening notice
+    already named the deadline)."""
+    at = reminder_time(calendar, response_due_at, business_days_before)
+    return at if opened_at < at else None
+
+
 def _start_of_day(calendar: BusinessCalendar, day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=calendar.tz).astimezone(UTC)
 
@@ -96,15 +105,20 @@ def _plan_unplanned(session: Session, batch_size: int) -> int:
         return 0
     days_before = current_sla(session).reminder_business_days_before
     calendar = business_calendar(session)
-    planned = [(row, reminder_time(calendar, row.response_due_at, days_before)) for row in unplanned]
-    timed = [{"id": row.claim_id, "at": at} for row, at in planned if row.opened_at < at]
+    planned = [
+        (
+            row.claim_id,
+            planned_reminder(calendar, days_before, opened_at=row.opened_at, response_due_at=row.response_due_at),
+        )
+        for row in unplanned
+    ]
+    timed = [{"id": claim_id, "at": at} for claim_id, at in planned if at is not None]
     if timed:
         session.execute(
             sa.update(reminders).where(reminders.c.claim_id == sa.bindparam("id")).values(remind_at=sa.bindparam("at")),
             timed,
         )
-    # Opened after its reminder time: its opening notice named the deadline, no reminder.
-    late = [row.claim_id for row, at in planned if row.opened_at >= at]
+    late = [claim_id for claim_id, at in planned if at is None]
     if late:
         session.execute(sa.delete(reminders).where(reminders.c.claim_id.in_(late)))
     return len(unplanned)

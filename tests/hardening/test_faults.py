@@ -56,7 +56,13 @@ from marketplace.orders.models import Buyer, Order
 from marketplace.sanctions.models import Sanction, SellerStanding, Violation
 from marketplace.scorecard.models import ScorecardDay, ScorecardSnapshot
 from marketplace.sellers.models import Seller
-from tests.conftest import SETUP, create_postgres_database, drop_postgres_database, require_postgres
+from tests.conftest import (
+    SETUP,
+    create_postgres_database,
+    drop_postgres_database,
+    missing_requirement,
+    require_postgres,
+)
 
 KST = ZoneInfo("Asia/Seoul")
 ROOT = Path(__file__).resolve().parents[2]
@@ -561,12 +567,8 @@ def free_port() -> int:
 
 
 def _cannot_restart(reason: str) -> NoReturn:
-    """Skip where a private PostgreSQL cannot be run (PostgreSQL's server binaries are not on every developer's
-    machine); under CI=true, where they are installed with the service, fail instead, so the fault is never
-    silently left untested."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true requires the database-restart test to run)")
-    pytest.skip(reason)
+    """A private PostgreSQL cannot be run here (its server binaries are not on every developer's machine)."""
+    missing_requirement(reason, "the database-restart test to run")
 
 
 class PrivatePostgres:
