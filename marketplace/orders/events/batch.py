@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from marketplace.claims.policy import current_sla
 from marketplace.core.audit import AuditEntry, audit_at_the_end, record_audit_many
 from marketplace.core.auth import Actor, ActorKind
-from marketplace.core.bulk import allocate_ids, insert_rows, inserting
+from marketplace.core.bulk import allocate_ids, insert_rows, inserting, update_rows
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed
 from marketplace.core.queries import business_calendar
 from marketplace.orders import queries
@@ -69,22 +69,28 @@ def prepare_transaction(session: Session) -> None:
     # The plans: psycopg prepares a statement after a few runs, and PostgreSQL may then keep a generic plan made
     # while the tables were small (a sequential scan for ``external_id = ANY($1)``) long after they have grown:
     # 250 ms instead of 2 ms per lookup at 20,000 buyers. A custom plan per batch costs well under a millisecond.
+    # No sequential scans: every lookup of a batch probes a unique or indexed key for at most a batch's keys, so
+    # an index is always the right way in. The planner only thinks otherwise without statistics (a table that grew
+    # faster than autovacuum analyses it, or a server without autovacuum): it then scanned all 180,000 stored
+    # events for a batch's 1,000 orders, 35 ms against 1.4 ms through the index.
     session.execute(
         sa.select(
             sa.func.pg_advisory_xact_lock(_INGEST_LOCK_KEY),
             sa.func.set_config("plan_cache_mode", "force_custom_plan", True),
+            sa.func.set_config("enable_seqscan", "off", True),
         )
     )
 
 
 def end_of_lookups(session: Session) -> None:
-    """On PostgreSQL: plan what follows the batch's lookups as usual again.
+    """On PostgreSQL: plan what follows the batch's lookups as usual again (sequential scans allowed too).
 
     The foreign-key checks of a COPY run one prepared query per row; forced to plan each anew, a batch of 1,000
     orders spends some 15 ms of the server's time on it.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SET LOCAL plan_cache_mode TO DEFAULT"))
+        session.execute(sa.text("SET LOCAL enable_seqscan TO DEFAULT"))
 
 
 def _lifecycle_event(event_id: str, data: Mapping[str, Any]) -> LifecycleEvent:
@@ -283,9 +289,8 @@ class Batch:
             for row in order_rows:
                 self._audit("order.create", "order", row["id"], None, order_snapshot(row))
             updates, updated = self._folds({event.order_id for event in accepted})
-        if updates:
-            table = Order.__table__
-            self.session.execute(sa.update(table).where(table.c.id == sa.bindparam("order_pk")), updates)
+        # One statement for all of them (an executemany of 300 updates took some 10 ms of the batch).
+        update_rows(self.session, Order.__table__, "id", updates)
         record_audit_many(self.session, self.audit)
         self._notify_claims(changes + updated)
 
@@ -334,7 +339,7 @@ class Batch:
             after = OrderLifecycle.of_paid_order(self.history[order_id])
             if after == before:
                 continue
-            updates.append({"order_pk": row.id, **after.values()})
+            updates.append({"id": row.id, **after.values()})
             old, new = before.values(), after.values()
             changed = [name for name in LIFECYCLE_FIELDS if old[name] != new[name]]
             self._audit(
