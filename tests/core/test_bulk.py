@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from marketplace.core.bulk import allocate_ids, canonical_json, insert_rows
+from marketplace.core.bulk import allocate_ids, canonical_json, insert_returning, insert_rows, insert_skipping
 from marketplace.orders.models import OrderEvent
 from marketplace.sellers.models import Seller
 from tests.conftest import START
@@ -82,3 +82,25 @@ def test_naive_timestamps_are_refused(session: Session, count: int) -> None:
     rows[-1]["created_at"] = datetime(2026, 9, 23, 15, 0)
     with pytest.raises((ValueError, sa.exc.StatementError)):
         insert_rows(session, Seller.__table__, rows)
+
+
+@pytest.mark.parametrize("count", [3, 60], ids=["few", "many"])
+def test_insert_skipping_and_returning_skip_taken_keys_every_time(session: Session, count: int) -> None:
+    """Rows whose key is taken are skipped, again and again in one transaction, whichever columns are sent; what
+    is new is stored as given and reported (by count, or by the columns asked for)."""
+    table = Seller.__table__
+    first = [_seller_row(None, n) for n in range(count)]
+    assert insert_skipping(session, table, first, conflict=["external_id"]) == count
+    # Half of them again with the rest new: only the new ones go in, and only theirs come back.
+    again = [{**_seller_row(None, n), "name": "다른 이름"} for n in range(count // 2, count + count // 2)]
+    returned = insert_returning(session, table, again, conflict=["external_id"], returning=["external_id", "name"])
+    assert sorted(returned) == sorted((f"S-BULK-{n}", "다른 이름") for n in range(count, count + count // 2))
+    # Other columns (no contact, another language).
+    others = [
+        {"external_id": f"S-BULK-{n}", "name": f"셀러 {n}", "language": "en", "created_at": START}
+        for n in range(count + count // 2 + 1)
+    ]
+    assert insert_skipping(session, table, others, conflict=["external_id"]) == 1
+    stored = dict(session.execute(sa.select(Seller.external_id, Seller.name)).tuples().all())
+    assert len(stored) == count + count // 2 + 1
+    assert stored["S-BULK-0"] == "판매자 0" and stored[f"S-BULK-{count + count // 2}"] == f"셀러 {count + count // 2}"
