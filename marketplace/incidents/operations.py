@@ -265,6 +265,18 @@ def _paid_event_carries(key: str, value: str) -> sa.ColumnElement[bool]:
     )
 
 
+def _analyze_selection(session: Session) -> None:
+    """On PostgreSQL: statistics for ``incident_orders``, which a selection has just grown, before the run reads it.
+
+    Without them (autovacuum takes up to a minute, and some servers run without it) the planner took the 200,000
+    selected rows for four: each batch's "next 2,000 in id order" read them all and sorted them on disk (55 ms
+    a batch instead of 1 ms), and each batch's update scanned the table. ANALYZE samples the table; it does not
+    read all of it, and it runs inside this transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE incident_orders"))
+
+
 def start_incident(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> Incident:
     """Freeze the selection and start the run (the scheduler or `marketplace incidents run` carries it out)."""
     if incident.status is IncidentStatus.DECLARED and incident.selected_orders == 0:
@@ -272,6 +284,7 @@ def start_incident(session: Session, incident: Incident, *, actor: Actor, now: d
     before = incident.snapshot()
     incident.start(by=actor.ref, now=now)
     session.flush()
+    _analyze_selection(session)
     record_audit(
         session,
         actor=actor,
