@@ -41,6 +41,25 @@ def fresh_database(prefix: str) -> Iterator[str]:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextmanager
+def copied_database(url: str, prefix: str) -> Iterator[str]:
+    """A copy of the database at ``url`` (which must have no open connections), dropped afterwards.
+
+    FILE_COPY copies the files after a checkpoint: for a database of a gigabyte, far faster than the WAL-logged
+    default of PostgreSQL 15.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    source = sa.make_url(url).database
+    admin = sa.create_engine(_server(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY FILE_COPY'))
+    try:
+        yield _server().set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 class Stopwatch:
     """Seconds elapsed in a ``with`` block."""
 

@@ -7,7 +7,8 @@ from tests.conftest import require_postgres
 
 
 def test_escalation_benchmark_runs_at_small_size() -> None:
-    """Every due claim is escalated and the idle run is measured."""
+    """Every due claim is escalated, the bound rewrites every row the job wrote, and the idle run is measured."""
     require_postgres()
     figures = bench_escalation.main(["--claims", "3000", "--due", "300"])
     assert figures["claims_per_second"] > 0 and figures["idle_ms"] > 0
+    assert figures["full_raw_claims_per_second"] > 0
