@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stopwatch, copied_database, fresh_database
+from bench.common import Stopwatch, copied_database, fresh_database, psycopg_dsn
 from marketplace import create_app, models  # noqa: F401  (models: every table in Base.metadata)
 from marketplace.claims import jobs
 from marketplace.claims.policy import DEFAULT_SLA
@@ -149,10 +149,6 @@ BATCH = 1000
 TABLE_WRITES = sa.text("SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables")
 
 
-def _dsn(url: str) -> str:
-    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def _table_writes(url: str) -> dict[str, tuple[int, int, int]]:
     """Rows inserted, updated and deleted so far, per table (the statistics of connections already closed)."""
     time.sleep(0.5)  # a closing backend reports its counts as it exits
@@ -188,15 +184,14 @@ class JobWrites:
         batches = len(self.claims)
         batch_of: dict[str, dict[int, int]] = {"claims": {claim: i // BATCH for i, (claim, _s) in enumerate(due)}}
         self.copies: list[list[tuple[str, list[str], list[str]]]] = [[] for _ in range(batches)]
-        with psycopg.connect(_dsn(url)) as connection:
+        with psycopg.connect(psycopg_dsn(url)) as connection:
             for table in _grown_tables():
                 with connection.cursor() as cursor:
                     cursor.execute(f'SELECT * FROM "{table.name}" LIMIT 0')  # nosec B608
                     columns = [column.name for column in cursor.description]
-                    lines: list[str] = []
                     sql = f'COPY (SELECT * FROM "{table.name}" WHERE id > {before[table.name]:d} ORDER BY id) TO STDOUT'
                     with cursor.copy(sql) as copy:  # nosec B608 (table names from the metadata, an integer)
-                        lines = bytes(b"".join(bytes(block) for block in copy)).decode().splitlines(keepends=True)
+                        lines = b"".join(bytes(block) for block in copy).decode().splitlines(keepends=True)
                 if not lines:
                     continue
                 parents = [
@@ -241,7 +236,7 @@ class JobWrites:
         )
 
         def run(batches: range) -> None:
-            with psycopg.connect(_dsn(url)) as connection:
+            with psycopg.connect(psycopg_dsn(url)) as connection:
                 for batch in batches:
                     with connection.transaction(), connection.cursor() as cursor:
                         cursor.execute(ESCALATE_BATCH, {"ids": self.claims[batch], "now": NOW})

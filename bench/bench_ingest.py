@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stopwatch, fresh_database
+from bench.common import Stopwatch, fresh_database, psycopg_dsn
 from marketplace import create_app
 from marketplace.core.auth import Actor
 from marketplace.core.clock import FrozenClock
@@ -286,7 +286,7 @@ def run_raw(url: str, runs: list[list[list[dict[str, Any]]]]) -> list[float]:
     """Seconds per run for the raw writes of each run's batches, into a database of their own."""
     writer = RawWriter()
     prepared = [[writer.rows_for(batch) for batch in batches] for batches in runs]
-    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = psycopg_dsn(url)
     seconds = []
     with psycopg.connect(dsn) as connection:
         for run in prepared:

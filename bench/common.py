@@ -23,22 +23,33 @@ def _server() -> sa.URL:
     return sa.make_url(re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", SERVER_URL))
 
 
+def psycopg_dsn(url: str) -> str:
+    """The libpq address of a database URL, for benchmarks that talk to psycopg directly."""
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def _database(name: str, create: str) -> Iterator[str]:
+    """The database ``name``, made by the statement ``create``, dropped afterwards."""
+    admin = sa.create_engine(_server(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(create))
+    try:
+        yield _server().set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @contextmanager
 def fresh_database(prefix: str) -> Iterator[str]:
     """A new, migrated PostgreSQL database for one benchmark run, dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(_server(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = _server().set(database=name).render_as_string(hide_password=False)
-    try:
+    with _database(name, f'CREATE DATABASE "{name}"') as url:
         engine = create_db_engine(url)
         migrate.upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager
@@ -50,14 +61,8 @@ def copied_database(url: str, prefix: str) -> Iterator[str]:
     """
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     source = sa.make_url(url).database
-    admin = sa.create_engine(_server(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY FILE_COPY'))
-    try:
-        yield _server().set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with _database(name, f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY FILE_COPY') as copy:
+        yield copy
 
 
 class Stopwatch:
