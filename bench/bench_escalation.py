@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stopwatch, copied_database, fresh_database, psycopg_dsn
+from bench.common import CpuMeter, Stopwatch, copied_database, fresh_database, psycopg_dsn
 from marketplace import create_app, models  # noqa: F401  (models: every table in Base.metadata)
 from marketplace.claims import jobs
 from marketplace.claims.policy import DEFAULT_SLA
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             clock_at = [NOW]
             app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "CLOCK": lambda: clock_at[0]})
             writes_before = _table_writes(url)
-            with app.app_context(), Stopwatch() as job:
+            with app.app_context(), CpuMeter() as cpu, Stopwatch() as job:
                 moved = jobs.escalate_silent_sellers(NOW)
             assert moved == args.due, (moved, args.due)
             app.extensions["marketplace.db"]["engine"].dispose()
@@ -340,7 +340,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
             written = JobWrites(url, due, before_ids)
             raw_before = _table_writes(raw_url)
-            full_seconds = written.write(raw_url, int(app.config["SWEEP_WORKERS"]))
+            with CpuMeter() as full_cpu:
+                full_seconds = written.write(raw_url, int(app.config["SWEEP_WORKERS"]))
             raw_writes = _difference(_table_writes(raw_url), raw_before)
             # The bound wrote what the job wrote: the same rows into the same tables (standings, upserted once per
             # seller and batch, may be written a different number of times).
@@ -356,6 +357,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"of all {rows / moved:.1f} rows per claim the job wrote: {full_seconds:.2f}s = {full_rate:,.0f} claims/s; "
             f"job at {rate / full_rate:.0%} of it)"
         )
+        print(f"  the job: {cpu.describe(moved, 'claim')}")
+        print(f"  the bound of every row: {full_cpu.describe(moved, 'claim')}")
         print("rows per claim: " + ", ".join(f"{t} {sum(c) / moved:.2f}" for t, c in sorted(job_writes.items())))
 
         idle, raw_idle = nothing_due(app)
@@ -370,6 +373,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "raw_claims_per_second": raw_rate,
         "full_raw_claims_per_second": full_rate,
         "idle_ms": idle * 1000,
+        "app_cpu_us_per_claim": cpu.app / moved * 1e6,
+        "cpu_ceiling_claims_per_second": cpu.ceiling(moved) or 0.0,
     }
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stopwatch, fresh_database
+from bench.common import CpuMeter, Stopwatch, fresh_database
 from marketplace import create_app
 from marketplace.compensation import ledger
 from marketplace.core.auth import Actor
@@ -169,11 +169,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
         raw_incident, selected = _incident(app, args.orders)
         assert selected == args.orders, (selected, args.orders)
-        raw_done, raw_seconds = raw_lower_bound(engine, raw_incident, args.batch, int(app.config["INCIDENT_WORKERS"]))
+        with CpuMeter() as raw_cpu:
+            raw_done, raw_seconds = raw_lower_bound(
+                engine, raw_incident, args.batch, int(app.config["INCIDENT_WORKERS"])
+            )
         assert raw_done == args.orders, (raw_done, args.orders)
 
         incident_id, _selected = _incident(app, args.orders)
-        with app.app_context(), Stopwatch() as run:
+        with app.app_context(), CpuMeter() as cpu, Stopwatch() as run:
             done = jobs.run_incident(incident_id, NOW, actor=ACTOR, batch_size=args.batch)
             jobs.run_incident(incident_id, NOW, actor=ACTOR, batch_size=args.batch)  # marks it completed
         assert done == args.orders, (done, args.orders)
@@ -183,6 +186,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f" = {rate:,.0f} orders/s end to end "
             f"(raw SQL lower bound on as many connections: {raw_seconds:.2f}s = {raw_rate:,.0f} orders/s)"
         )
+        print(f"  the run: {cpu.describe(done, 'order')}")
+        print(f"  the raw bound: {raw_cpu.describe(raw_done, 'order')}")
         with app.app_context():
             from marketplace.incidents.queries import get_incident, incident_report
 
@@ -203,7 +208,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             assert checked.ok, checked.problem
         engine.dispose()
         app.extensions["marketplace.db"]["engine"].dispose()
-    return {"orders_per_second": rate, "raw_orders_per_second": raw_rate}
+    return {
+        "orders_per_second": rate,
+        "raw_orders_per_second": raw_rate,
+        "app_cpu_us_per_order": cpu.app / done * 1e6,
+        "cpu_ceiling_orders_per_second": cpu.ceiling(done) or 0.0,
+    }
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stopwatch, fresh_database, psycopg_dsn
+from bench.common import CpuMeter, Stopwatch, fresh_database, psycopg_dsn
 from marketplace import create_app
 from marketplace.core.auth import Actor
 from marketplace.core.clock import FrozenClock
@@ -134,8 +134,9 @@ class Feed:
             yield batch
 
 
-def run_api(url: str, batches: list[list[dict[str, Any]]]) -> tuple[float, list[float], list[float]]:
-    """Post every batch through the API; seconds in all, per batch, and CPU seconds of this process per batch.
+def run_api(url: str, batches: list[list[dict[str, Any]]]) -> tuple[float, list[float], list[float], CpuMeter]:
+    """Post every batch through the API; seconds in all, per batch, CPU seconds of this process per batch, and the
+    whole run's CPU time, the app's and the server's.
 
     The CPU time is the app's own work (the database's is not in it): a figure that other programs on a shared
     machine disturb far less than the wall-clock time.
@@ -155,7 +156,7 @@ def run_api(url: str, batches: list[list[dict[str, Any]]]) -> tuple[float, list[
     gc.collect()
     gc.freeze()
     try:
-        with Stopwatch() as total:
+        with CpuMeter() as meter, Stopwatch() as total:
             for body, batch in zip(bodies, batches, strict=True):
                 started = time.process_time()
                 with Stopwatch() as one:
@@ -167,7 +168,7 @@ def run_api(url: str, batches: list[list[dict[str, Any]]]) -> tuple[float, list[
     finally:
         gc.unfreeze()
     app.extensions["marketplace.db"]["engine"].dispose()
-    return total.seconds, latencies, cpu
+    return total.seconds, latencies, cpu, meter
 
 
 class RawWriter:
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         api_seconds = {name: run_api(url, batches) for name, batches in runs.items()}
         raw_seconds = run_raw(raw_url, list(runs.values()))
         api_rows, raw_rows = _counts(url), _counts(raw_url)
-        for (name, (seconds, latencies, cpu)), raw in zip(api_seconds.items(), raw_seconds, strict=True):
+        for (name, (seconds, latencies, cpu, meter)), raw in zip(api_seconds.items(), raw_seconds, strict=True):
             rate, raw_rate = args.events / seconds, args.events / raw
             p50 = statistics.median(latencies) * 1000
             p95 = (statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]) * 1000
@@ -330,6 +331,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 f"p50 {p50:.0f} ms p95 {p95:.0f} ms, app CPU p50 {cpu_p50:.0f} ms "
                 f"(raw SQL lower bound: {raw:.2f}s = {raw_rate:,.0f} events/s; API at {rate / raw_rate:.0%} of it)"
             )
+            # One sender waits for each batch: the app's and the server's times add up; more senders could at best
+            # fill the cores.
+            print(f"  {meter.describe(args.events, 'event')}")
             key = "paid" if name.startswith("order.paid") else "mix"
             figures[f"{key}_events_per_second"] = rate
             figures[f"{key}_raw_events_per_second"] = raw_rate

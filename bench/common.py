@@ -1,9 +1,10 @@
-"""Shared helpers for the benchmarks: a fresh PostgreSQL database and a stopwatch."""
+"""Shared helpers for the benchmarks: a fresh PostgreSQL database, a stopwatch and a CPU meter."""
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -75,3 +76,82 @@ class Stopwatch:
 
     def __exit__(self, *_exc: object) -> None:
         self.seconds = time.perf_counter() - self.started
+
+
+class CpuMeter:
+    """CPU seconds spent in a ``with`` block by this process (every thread) and by the PostgreSQL server.
+
+    On a machine where the app and PostgreSQL share the cores, their CPU time per unit of work bounds what any
+    number of runners can reach: ``ceiling`` is the machine's cores divided by the two together. The server's
+    time is read from ``/proc`` (every ``postgres`` process: backends, WAL writer, checkpointer, and through the
+    postmaster's children's times the backends that ended), so only for a server on this machine; elsewhere it is
+    None, and so is the ceiling.
+    """
+
+    def __enter__(self) -> CpuMeter:
+        self.app = 0.0
+        self.database: float | None = None
+        self._started = (time.process_time(), _postgres_cpu())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        app, database = time.process_time(), _settled_postgres_cpu()
+        self.app = app - self._started[0]
+        if database is not None and self._started[1] is not None:
+            self.database = database - self._started[1]
+
+    def ceiling(self, units: int) -> float | None:
+        """Units per second the cores could do at most, were both the app and the server to use all of them."""
+        if self.database is None or units <= 0 or self.app + self.database <= 0:
+            return None
+        return (os.cpu_count() or 1) * units / (self.app + self.database)
+
+    def describe(self, units: int, unit: str) -> str:
+        """The CPU time per unit, and the ceiling it sets, as a line for a benchmark's report."""
+        app = f"app CPU {self.app / units * 1e6:,.0f} µs/{unit}"
+        if self.database is None:
+            return f"{app} (PostgreSQL's CPU time is not readable here)"
+        ceiling = self.ceiling(units) or 0.0
+        return (
+            f"{app} + PostgreSQL CPU {self.database / units * 1e6:,.0f} µs/{unit}: "
+            f"at most {ceiling:,.0f} {unit}s/s on {os.cpu_count()} cores"
+        )
+
+
+def _settled_postgres_cpu() -> float | None:
+    """``_postgres_cpu`` once it stops moving (up to a second): a backend whose connection just closed joins the
+    postmaster's children's times only when the postmaster has reaped it."""
+    last = _postgres_cpu()
+    for _attempt in range(20):
+        time.sleep(0.05)
+        now = _postgres_cpu()
+        if now == last:
+            break
+        last = now
+    return last
+
+
+def _postgres_cpu() -> float | None:
+    """User and system CPU seconds of every process named ``postgres`` on this machine, or None (no /proc, or the
+    server is not local)."""
+    if not sys.platform.startswith("linux") or _server().host not in {"127.0.0.1", "localhost", "::1", None}:
+        return None
+    ticks = 0
+    found = False
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                text = stat.read()
+        except OSError:
+            continue  # gone since the listing, or not ours to read
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if name != "postgres":
+            continue
+        fields = rest.split()
+        # utime, stime, cutime, cstime (fields 14–17 of proc(5)): the postmaster's children's times keep the CPU
+        # time of backends that ended (a closed connection's) in the sum.
+        ticks += sum(int(value) for value in fields[11:15])
+        found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
