@@ -104,3 +104,22 @@ def test_insert_skipping_and_returning_skip_taken_keys_every_time(session: Sessi
     stored = dict(session.execute(sa.select(Seller.external_id, Seller.name)).tuples().all())
     assert len(stored) == count + count // 2 + 1
     assert stored["S-BULK-0"] == "판매자 0" and stored[f"S-BULK-{count + count // 2}"] == f"셀러 {count + count // 2}"
+
+
+@pytest.mark.parametrize("count", [3, 60], ids=["few", "many"])
+def test_a_batch_leaves_nothing_behind_for_the_next(session: Session, count: int) -> None:
+    """Each insert stores its own rows only, also after an earlier batch of the same transaction was removed
+    again or rolled back to a savepoint (on PostgreSQL a large batch passes through a temporary table)."""
+    table = Seller.__table__
+    assert (
+        insert_skipping(session, table, [_seller_row(None, n) for n in range(count)], conflict=["external_id"]) == count
+    )
+    session.execute(sa.delete(table))
+    savepoint = session.begin_nested()
+    insert_skipping(session, table, [_seller_row(None, n) for n in range(100, 100 + count)], conflict=["external_id"])
+    savepoint.rollback()
+    later = [_seller_row(None, n) for n in range(200, 200 + count)]
+    returned = insert_returning(session, table, later, conflict=["external_id"], returning=["external_id"])
+    assert sorted(external_id for (external_id,) in returned) == sorted(row["external_id"] for row in later)
+    stored = session.scalars(sa.select(Seller.external_id)).all()
+    assert sorted(stored) == sorted(row["external_id"] for row in later)
