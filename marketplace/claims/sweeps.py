@@ -19,6 +19,7 @@ from marketplace.claims.operations import open_late_shipment_claim
 from marketplace.claims.policy import current_sla
 from marketplace.core.audit import AuditEntry, jsonable, record_audit_many
 from marketplace.core.auth import SCHEDULER, Actor
+from marketplace.core.bulk import among
 from marketplace.core.queries import business_calendar
 from marketplace.core.signals import publish
 from marketplace.core.sweeps import DEFAULT_BATCH, lock_due_rows
@@ -51,7 +52,7 @@ def open_late_shipment_claims(session: Session, *, now: datetime, batch_size: in
         if open_late_shipment_claim(session, order, actor=SCHEDULER, now=now) is not None:
             opened += 1
     # Checked once: an order shipped late later, or a claim settled, never reopens the same breach.
-    session.execute(sa.update(orders).where(orders.c.id.in_(ids)).values(late_shipment_checked_at=now))
+    session.execute(sa.update(orders).where(among(orders.c.id, ids)).values(late_shipment_checked_at=now))
     return len(ids)
 
 
@@ -77,7 +78,7 @@ def escalate_silent_sellers(session: Session, *, now: datetime, batch_size: int 
         staff_due = calendar.add_business_days(deadline, sla.staff_decision_business_days)
         result = session.execute(
             sa.update(claims)
-            .where(claims.c.id.in_(ids), claims.c.status == ClaimStatus.AWAITING_SELLER.value)
+            .where(among(claims.c.id, ids), claims.c.status == ClaimStatus.AWAITING_SELLER.value)
             .values(
                 status=ClaimStatus.ESCALATED.value,
                 escalated_at=deadline,
@@ -144,7 +145,7 @@ def queue_overdue_for_supervisors(session: Session, *, now: datetime, batch_size
     result = session.execute(
         sa.update(claims)
         .where(
-            claims.c.id.in_([row.id for row in due]),
+            among(claims.c.id, [row.id for row in due]),
             claims.c.status == ClaimStatus.ESCALATED.value,
             claims.c.queue == Queue.STAFF.value,
         )
@@ -193,7 +194,7 @@ def mark_overdue_refunds(session: Session, *, now: datetime, batch_size: int = D
         days_late = calendar.business_days_between(deadline, now)
         result = session.execute(
             sa.update(claims)
-            .where(claims.c.id.in_(ids), claims.c.refund_status == RefundStatus.PENDING.value)
+            .where(among(claims.c.id, ids), claims.c.refund_status == RefundStatus.PENDING.value)
             .values(refund_status=RefundStatus.OVERDUE.value, refund_overdue_at=deadline, refund_days_late=days_late)
             .returning(claims.c.id)
         )

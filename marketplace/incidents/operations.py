@@ -27,7 +27,7 @@ from marketplace.compensation.operations import GrantRequest, grant_compensation
 from marketplace.compensation.policy import validate_rule
 from marketplace.core.audit import AuditEntry, audit_at_the_end, jsonable, record_audit, record_audit_many
 from marketplace.core.auth import Actor
-from marketplace.core.bulk import insert_new, insert_rows
+from marketplace.core.bulk import among, insert_new, insert_rows
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.signals import Signal, publish
 from marketplace.core.sweeps import lock_due_rows
@@ -402,7 +402,7 @@ def _compensate_batch(session: Session, incident: Any, batch: list[Any], *, acto
     }
     session.execute(
         sa.update(incident_orders)
-        .where(incident_orders.c.id.in_([row.id for row in batch]))
+        .where(among(incident_orders.c.id, [row.id for row in batch]))
         .values(status=IncidentOrderStatus.COMPENSATED.value, processed_at=now)
     )
     record_audit_many(
