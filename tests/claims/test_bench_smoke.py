@@ -12,3 +12,4 @@ def test_escalation_benchmark_runs_at_small_size() -> None:
     figures = bench_escalation.main(["--claims", "3000", "--due", "300"])
     assert figures["claims_per_second"] > 0 and figures["idle_ms"] > 0
     assert figures["full_raw_claims_per_second"] > 0
+    assert figures["app_cpu_us_per_claim"] > 0

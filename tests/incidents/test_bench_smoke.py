@@ -11,3 +11,4 @@ def test_incident_benchmark_runs_at_small_size() -> None:
     require_postgres()
     figures = bench_incident.main(["--orders", "3000", "--batch", "1000"])
     assert figures["orders_per_second"] > 0 and figures["raw_orders_per_second"] > 0
+    assert figures["app_cpu_us_per_order"] > 0
